@@ -1,0 +1,31 @@
+# Tidegate: `make demo` runs the demo, `make test` runs every check CI runs.
+# Both install what is missing first (scripts/install-deps.sh).
+
+CARGO ?= cargo
+
+.PHONY: deps build demo test lint fmt bench
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --release -p tidegate
+
+demo: build
+	./target/release/tidegate demo
+
+lint: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: lint
+	$(CARGO) build -p tidegate
+	$(CARGO) test --workspace
+	@for f in conf/examples/*.toml; do ./target/debug/tidegate check -c $$f >/dev/null || exit 1; done
+	@echo "all example configurations pass tidegate check"
+
+fmt:
+	$(CARGO) fmt --all
+
+bench: deps
+	$(CARGO) bench -p tidegate-balancer --bench pick

@@ -1,0 +1,160 @@
+//! `tidegate demo`: the whole data plane on one machine, from the binary alone.
+//!
+//! Four built-in backends in two regions (one of them ten times slower) run in
+//! this process; the proxy routes over them with `region_affinity` and
+//! `peak_ewma` inside each region. The configuration is ordinary TOML, printed by
+//! `tidegate demo --print-config`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::backend_server::{self, BackendOptions};
+use crate::server::{BoundListener, Proxy};
+use crate::StartError;
+
+/// The embedded configuration; `{listen}` and `{port.N}` are filled in at start.
+const DEMO_CONFIG: &str = r#"# Tidegate demo: one listener in eu-west, four backends in two regions.
+[server]
+threads = 1
+grace_period = "5s"
+
+[[listener]]
+name = "demo"
+address = "{listen}"
+region = "eu-west"            # requests without a region header stay in eu-west
+
+[pool.demo]
+policy = "region_affinity"
+within = "peak_ewma"          # inside a region, avoid the slow backend
+fallback = ["eu-west", "us-east"]
+spill_in_flight = 16          # spill to the next region when every backend is this busy
+region_header = "x-tidegate-region"
+backends = [
+  { address = "127.0.0.1:{port.0}", region = "eu-west" },
+  { address = "127.0.0.1:{port.1}", region = "eu-west" },  # the slow one
+  { address = "127.0.0.1:{port.2}", region = "us-east" },
+  { address = "127.0.0.1:{port.3}", region = "us-east" },
+]
+"#;
+
+/// The built-in backends: region and latency of each.
+const BACKENDS: [(&str, Duration); 4] = [
+    ("eu-west", Duration::from_millis(5)),
+    ("eu-west", Duration::from_millis(50)),
+    ("us-east", Duration::from_millis(5)),
+    ("us-east", Duration::from_millis(5)),
+];
+
+/// The demo's configuration text for a listen address and backend ports.
+pub fn config_text(listen: SocketAddr, ports: &[u16]) -> String {
+    let mut text = DEMO_CONFIG.replace("{listen}", &listen.to_string());
+    for (i, port) in ports.iter().enumerate() {
+        text = text.replace(&format!("{{port.{i}}}"), &port.to_string());
+    }
+    text
+}
+
+/// Starts the backends and serves the demo until SIGTERM or SIGINT.
+pub fn run(listen: SocketAddr) -> Result<(), StartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| StartError::Runtime {
+            what: "the demo backends",
+            source,
+        })?;
+    let listeners = runtime.block_on(async {
+        let mut listeners = Vec::new();
+        for _ in BACKENDS {
+            listeners.push(backend_server::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?);
+        }
+        Ok::<_, StartError>(listeners)
+    })?;
+    let ports: Vec<u16> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok().map(|a| a.port()))
+        .collect();
+    let config = tidegate_conf::parse(&config_text(listen, &ports), "<demo>")?;
+
+    std::thread::Builder::new()
+        .name("tidegate-demo-backends".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let mut tasks = tokio::task::JoinSet::new();
+                for (listener, (region, latency)) in listeners.into_iter().zip(BACKENDS) {
+                    let options = BackendOptions {
+                        latency,
+                        jitter: latency / 5,
+                        region: Some(region.to_string()),
+                        fail_rate: 0.0,
+                    };
+                    tasks.spawn(backend_server::serve(
+                        listener,
+                        options,
+                        std::future::pending(),
+                    ));
+                }
+                while tasks.join_next().await.is_some() {}
+            });
+        })
+        .map_err(|source| StartError::Runtime {
+            what: "the demo backends",
+            source,
+        })?;
+
+    let proxy = Proxy::bind(&config)?;
+    proxy.run(|listeners| print_banner(listeners, &ports))
+}
+
+fn print_banner(listeners: &[BoundListener], ports: &[u16]) {
+    let Some(url) = listeners.first().map(|l| format!("http://{}", l.address())) else {
+        return;
+    };
+    let backend = |i: usize| {
+        let (_, latency) = BACKENDS[i];
+        format!(
+            "127.0.0.1:{} ({} ms)",
+            ports.get(i).copied().unwrap_or(0),
+            latency.as_millis()
+        )
+    };
+    println!(
+        "Tidegate demo is running.
+
+  proxy      {url}   (listener region eu-west)
+  pool demo  region_affinity, peak_ewma inside each region
+    eu-west  {} and {}  <- ten times slower
+    us-east  {} and {}
+
+Try:
+  curl {url}/
+      served in eu-west, the listener's region
+  curl -H 'x-tidegate-region: us-east' {url}/
+      the region header picks us-east
+  for i in $(seq 100); do curl -s {url}/; done | sort | uniq -c
+      peak_ewma sends most eu-west requests to the fast backend, not the slow one
+  tidegate demo --print-config
+      the TOML this demo runs
+
+Ctrl-C stops it.",
+        backend(0),
+        backend(1),
+        backend(2),
+        backend(3),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_configuration_is_valid() {
+        let text = config_text(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            &[9001, 9002, 9003, 9004],
+        );
+        let config = tidegate_conf::parse(&text, "<demo>").unwrap();
+        assert_eq!(config.pools[0].backends.len(), 4);
+    }
+}

@@ -1,0 +1,178 @@
+//! The `tidegate` command line: run, check, demo, backend.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tidegate::backend_server::{self, BackendOptions};
+use tidegate::server::{Proxy, Signals};
+use tidegate::StartError;
+use tidegate_conf::LogFormat;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Tidegate: a load-balancing reverse proxy with an autoscaler built in.
+#[derive(Debug, Parser)]
+#[command(name = "tidegate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the configuration in FILE.
+    Run {
+        /// The TOML configuration file.
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Validate FILE and print a summary; exits 1 when it is invalid.
+    Check {
+        /// The TOML configuration file.
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Run the proxy over built-in backends in two regions.
+    Demo {
+        /// Where the demo proxy listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Print the demo's configuration and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
+    /// A small HTTP backend for demos, tests and benchmarks.
+    Backend {
+        /// Port to listen on (0 picks a free one; the real one is printed).
+        #[arg(long)]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        host: IpAddr,
+        /// Time added before each answer, e.g. "20ms".
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "0ms")]
+        latency: Duration,
+        /// Uniform jitter around the latency, e.g. "5ms".
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "0ms")]
+        jitter: Duration,
+        /// Region named in the answer.
+        #[arg(long)]
+        region: Option<String>,
+        /// Fraction of requests answered with 500.
+        #[arg(long, default_value_t = 0.0)]
+        fail_rate: f64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { config } => run(&config),
+        Command::Check { config } => return check(&config),
+        Command::Demo {
+            listen,
+            print_config,
+        } => {
+            if print_config {
+                println!(
+                    "{}",
+                    tidegate::demo::config_text(listen, &[9001, 9002, 9003, 9004])
+                );
+                return ExitCode::SUCCESS;
+            }
+            init_logs(LogFormat::Text);
+            tidegate::demo::run(listen)
+        }
+        Command::Backend {
+            port,
+            host,
+            latency,
+            jitter,
+            region,
+            fail_rate,
+        } => {
+            init_logs(LogFormat::Text);
+            let options = BackendOptions {
+                latency,
+                jitter,
+                region,
+                fail_rate: fail_rate.clamp(0.0, 1.0),
+            };
+            backend(SocketAddr::new(host, port), options)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tidegate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(path: &std::path::Path) -> Result<(), StartError> {
+    let config = tidegate_conf::load(path)?;
+    init_logs(config.server.log_format);
+    let proxy = Proxy::bind(&config)?;
+    proxy.run(|listeners| {
+        for listener in listeners {
+            println!(
+                "tidegate: listener {} on http://{}",
+                listener.name(),
+                listener.address()
+            );
+        }
+        tracing::info!(pools = config.pools.len(), "serving");
+    })
+}
+
+fn check(path: &std::path::Path) -> ExitCode {
+    match tidegate_conf::load(path) {
+        Ok(config) => {
+            println!("{}: ok", path.display());
+            println!("{}", config.summary());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn backend(address: SocketAddr, options: BackendOptions) -> Result<(), StartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| StartError::Runtime {
+            what: "the backend runtime",
+            source,
+        })?;
+    runtime.block_on(async move {
+        let mut signals = Signals::new()?;
+        let listener = backend_server::bind(address).await?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { address, source })?;
+        println!("tidegate backend listening on http://{bound}");
+        backend_server::serve(listener, options, signals.recv()).await;
+        Ok(())
+    })
+}
+
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

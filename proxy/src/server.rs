@@ -1,0 +1,347 @@
+//! Listening sockets, worker threads and graceful shutdown.
+//!
+//! Tidegate binds every `[[listener]]` itself (so port 0 works and the real
+//! address is announced), then runs `threads` workers, each a single-threaded
+//! tokio runtime that accepts on every listener and hands each connection to
+//! Pingora's HTTP proxy (HTTP/1.1 and h2c). On SIGTERM or SIGINT it stops
+//! accepting, lets idle keep-alive connections go, and waits up to `grace_period`
+//! for requests in flight before returning; a second signal ends it at once.
+
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use pingora::apps::{HttpServerOptions, ServerApp};
+use pingora::protocols::l4::socket::SocketAddr as PingoraAddr;
+use pingora::protocols::l4::stream::Stream as L4Stream;
+use pingora::protocols::{GetSocketDigest, SocketDigest};
+use pingora::proxy::{http_proxy, HttpProxy};
+use pingora::server::configuration::ServerConf;
+use pingora::services::listening::Service;
+use tidegate_conf::Config;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+use crate::clock::Clock;
+use crate::gateway::Gateway;
+use crate::routing::Routing;
+use crate::StartError;
+
+/// Idle upstream connections kept for reuse, per worker.
+const UPSTREAM_KEEPALIVE_POOL: usize = 1024;
+
+/// One bound `[[listener]]`.
+#[derive(Debug)]
+pub struct BoundListener {
+    name: String,
+    address: SocketAddr,
+    region: Option<String>,
+    socket: StdListener,
+}
+
+impl BoundListener {
+    /// The listener's name from the configuration.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The address actually bound (the real port when the configuration says 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+/// A proxy whose sockets are bound, ready to [`run`](Proxy::run).
+#[derive(Debug)]
+pub struct Proxy {
+    listeners: Vec<BoundListener>,
+    routing: Arc<ArcSwap<Routing>>,
+    threads: usize,
+    grace_period: Duration,
+    clock: Clock,
+}
+
+impl Proxy {
+    /// Binds every listener of `config`; nothing is served until [`Proxy::run`].
+    pub fn bind(config: &Config) -> Result<Self, StartError> {
+        let listeners = config
+            .listeners
+            .iter()
+            .map(|l| {
+                let bind_error = |source| StartError::Bind {
+                    address: l.address,
+                    source,
+                };
+                let socket = StdListener::bind(l.address).map_err(bind_error)?;
+                socket.set_nonblocking(true).map_err(bind_error)?;
+                let address = socket.local_addr().map_err(bind_error)?;
+                Ok(BoundListener {
+                    name: l.name.clone(),
+                    address,
+                    region: l.region.clone(),
+                    socket,
+                })
+            })
+            .collect::<Result<Vec<_>, StartError>>()?;
+        Ok(Self {
+            listeners,
+            routing: Arc::new(ArcSwap::from_pointee(Routing::new(config))),
+            threads: config.server.threads,
+            grace_period: config.server.grace_period,
+            clock: Clock::new(),
+        })
+    }
+
+    /// The bound listeners, with their real addresses.
+    pub fn listeners(&self) -> &[BoundListener] {
+        &self.listeners
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains for up to `grace_period`.
+    ///
+    /// `on_ready` runs once every worker is accepting and the signal handlers are
+    /// in place; it gets the listeners with their real addresses.
+    pub fn run(self, on_ready: impl FnOnce(&[BoundListener])) -> Result<(), StartError> {
+        let control = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| StartError::Runtime {
+                what: "the control runtime",
+                source,
+            })?;
+        let mut signals = {
+            let _entered = control.enter();
+            Signals::new()?
+        };
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let connections = Arc::new(Connections::default());
+        let conf = Arc::new(ServerConf {
+            threads: self.threads,
+            upstream_keepalive_pool_size: UPSTREAM_KEEPALIVE_POOL,
+            ..ServerConf::default()
+        });
+
+        let mut apps = Vec::new();
+        for listener in &self.listeners {
+            let gateway = Gateway::new(
+                Arc::clone(&self.routing),
+                listener.region.as_deref(),
+                self.clock,
+            );
+            let mut proxy = http_proxy(&conf, gateway);
+            let mut options = HttpServerOptions::default();
+            options.h2c = true;
+            proxy.server_options = Some(options);
+            apps.push(Arc::new(proxy));
+        }
+
+        for worker in 0..self.threads {
+            let sockets = self
+                .listeners
+                .iter()
+                .map(|l| l.socket.try_clone())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|source| StartError::Runtime {
+                    what: "a worker's listeners",
+                    source,
+                })?;
+            let apps = apps.clone();
+            let shutdown = shutdown_rx.clone();
+            let connections = Arc::clone(&connections);
+            std::thread::Builder::new()
+                .name(format!("tidegate-worker-{worker}"))
+                .spawn(move || worker_main(sockets, apps, shutdown, connections))
+                .map_err(|source| StartError::Runtime {
+                    what: "a worker thread",
+                    source,
+                })?;
+        }
+
+        on_ready(&self.listeners);
+        control.block_on(async move {
+            signals.recv().await;
+            tracing::info!(
+                grace_period = ?self.grace_period,
+                in_flight_connections = connections.count(),
+                "shutting down: no new connections, draining requests in flight"
+            );
+            let _ = shutdown_tx.send(true);
+            for app in &apps {
+                app.cleanup().await;
+            }
+            tokio::select! {
+                () = connections.all_closed() => tracing::info!("drained; exiting"),
+                () = tokio::time::sleep(self.grace_period) => tracing::warn!(
+                    open_connections = connections.count(),
+                    "grace period over; exiting with connections still open"
+                ),
+                () = signals.recv() => tracing::warn!("second signal; exiting now"),
+            }
+            Ok(())
+        })
+    }
+}
+
+/// One worker: a single-threaded runtime accepting on every listener.
+fn worker_main(
+    sockets: Vec<StdListener>,
+    apps: Vec<Arc<HttpProxy<Gateway>>>,
+    shutdown: watch::Receiver<bool>,
+    connections: Arc<Connections>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start a worker runtime");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let mut loops = tokio::task::JoinSet::new();
+        for (socket, app) in sockets.into_iter().zip(apps) {
+            match TcpListener::from_std(socket) {
+                Ok(listener) => {
+                    loops.spawn(accept_loop(
+                        listener,
+                        app,
+                        shutdown.clone(),
+                        Arc::clone(&connections),
+                    ));
+                }
+                Err(e) => tracing::error!(error = %e, "cannot register a listener"),
+            }
+        }
+        while loops.join_next().await.is_some() {}
+        // Keep serving the connections already accepted until the process exits.
+        std::future::pending::<()>().await;
+    });
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    app: Arc<HttpProxy<Gateway>>,
+    mut shutdown: watch::Receiver<bool>,
+    connections: Arc<Connections>,
+) {
+    let local = listener.local_addr().ok();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => return,
+        };
+        match accepted {
+            Ok((tcp, peer)) => {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                }
+                let stream = downstream_stream(tcp, peer, local);
+                let app = Arc::clone(&app);
+                let shutdown = shutdown.clone();
+                let open = connections.open();
+                tokio::spawn(async move {
+                    Service::handle_event(stream, app, shutdown).await;
+                    drop(open);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                if e.raw_os_error() == Some(24) {
+                    // Out of file descriptors: back off instead of spinning on the error.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Wraps an accepted connection with its addresses already known, so Pingora
+/// makes no system call to look them up.
+fn downstream_stream(
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+) -> pingora::protocols::Stream {
+    use std::os::unix::io::AsRawFd;
+    let fd = tcp.as_raw_fd();
+    let mut stream = L4Stream::from(tcp);
+    let digest = SocketDigest::from_raw_fd(fd);
+    let _ = digest.peer_addr.set(Some(PingoraAddr::Inet(peer)));
+    if let Some(local) = local.filter(|l| !l.ip().is_unspecified()) {
+        let _ = digest.local_addr.set(Some(PingoraAddr::Inet(local)));
+    }
+    stream.set_socket_digest(digest);
+    Box::new(stream)
+}
+
+/// Counts open downstream connections so shutdown can wait for them.
+#[derive(Debug, Default)]
+struct Connections {
+    open: AtomicUsize,
+    closed: Notify,
+}
+
+impl Connections {
+    fn open(self: &Arc<Self>) -> OpenConnection {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        OpenConnection(Arc::clone(self))
+    }
+
+    fn count(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
+    async fn all_closed(&self) {
+        loop {
+            let notified = self.closed.notified();
+            if self.count() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+struct OpenConnection(Arc<Connections>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.closed.notify_waiters();
+        }
+    }
+}
+
+/// SIGTERM and SIGINT, registered before the proxy announces itself.
+#[derive(Debug)]
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Registers the handlers; must run inside a tokio runtime.
+    pub fn new() -> Result<Self, StartError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let handler_error = |source| StartError::Runtime {
+            what: "the signal handler",
+            source,
+        };
+        Ok(Self {
+            term: signal(SignalKind::terminate()).map_err(handler_error)?,
+            int: signal(SignalKind::interrupt()).map_err(handler_error)?,
+        })
+    }
+
+    /// Resolves on the next SIGTERM or SIGINT.
+    pub async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
+}
