@@ -8,7 +8,7 @@
 //! [`InFlightGuard`] counts them out when dropped, on every path, panics included.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::ewma::{EwmaConfig, RttEstimate};
@@ -20,7 +20,7 @@ pub struct Backend {
     addr: SocketAddr,
     region: Option<Box<str>>,
     weight: u32,
-    joined_at: Nanos,
+    joined_at: AtomicU64,
     in_flight: AtomicU32,
     rtt: RttEstimate,
     healthy: AtomicBool,
@@ -40,7 +40,7 @@ impl Backend {
             addr,
             region: region.map(Box::from),
             weight,
-            joined_at,
+            joined_at: AtomicU64::new(joined_at),
             in_flight: AtomicU32::new(0),
             rtt: RttEstimate::new(ewma, joined_at),
             healthy: AtomicBool::new(true),
@@ -65,7 +65,12 @@ impl Backend {
 
     /// When the backend joined the pool (drives the slow-start ramp).
     pub fn joined_at(&self) -> Nanos {
-        self.joined_at
+        self.joined_at.load(Ordering::Relaxed)
+    }
+
+    /// Starts the slow-start ramp again from `now` (a backend that recovered).
+    pub fn restart_ramp(&self, now: Nanos) {
+        self.joined_at.store(now, Ordering::Relaxed);
     }
 
     /// Requests currently in flight to this backend.

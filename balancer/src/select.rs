@@ -73,6 +73,7 @@ pub(crate) struct Admission<'a> {
     req: PickRequest<'a>,
     slow_start: Option<SlowStart>,
     in_flight_below: Option<u32>,
+    ignore_health: bool,
 }
 
 impl<'a> Admission<'a> {
@@ -82,6 +83,15 @@ impl<'a> Admission<'a> {
             req: *req,
             slow_start,
             in_flight_below: None,
+            ignore_health: false,
+        }
+    }
+
+    /// The same test, admitting unhealthy backends too (a pool in panic mode).
+    pub(crate) fn ignoring_health(self) -> Self {
+        Self {
+            ignore_health: true,
+            ..self
         }
     }
 
@@ -113,7 +123,7 @@ impl<'a> Admission<'a> {
 
     /// Whether `backend` may take the request; rolls the slow-start ramp with `rng`.
     pub(crate) fn admits(&self, backend: &Arc<Backend>, rng: &mut Rng) -> bool {
-        backend.is_usable()
+        (backend.is_usable() || (self.ignore_health && !backend.is_draining()))
             && self
                 .in_flight_below
                 .is_none_or(|limit| backend.in_flight() < limit)

@@ -51,9 +51,35 @@ impl Selector {
 
     /// Chooses a backend for `req`; `None` only when no backend is usable (all unhealthy / draining / excluded).
     pub fn pick(&self, req: &PickRequest<'_>, rng: &mut Rng) -> Option<&Arc<Backend>> {
+        self.pick_index(req, rng).and_then(|i| self.backends.get(i))
+    }
+
+    /// Like [`Selector::pick`], returning the backend's position in [`Selector::backends`].
+    pub fn pick_index(&self, req: &PickRequest<'_>, rng: &mut Rng) -> Option<usize> {
         let admission = Admission::new(req, self.slow_start);
         select::select_ramped(self.policy.as_ref(), &self.backends, &admission, rng)
+    }
+
+    /// Like [`Selector::pick`], but unhealthy backends count as usable (draining ones
+    /// still do not): a pool in panic mode spreads load over every backend rather
+    /// than overload the few that pass their checks.
+    pub fn pick_ignoring_health(
+        &self,
+        req: &PickRequest<'_>,
+        rng: &mut Rng,
+    ) -> Option<&Arc<Backend>> {
+        self.pick_index_ignoring_health(req, rng)
             .and_then(|i| self.backends.get(i))
+    }
+
+    /// Like [`Selector::pick_ignoring_health`], returning the backend's position.
+    pub fn pick_index_ignoring_health(
+        &self,
+        req: &PickRequest<'_>,
+        rng: &mut Rng,
+    ) -> Option<usize> {
+        let admission = Admission::new(req, self.slow_start).ignoring_health();
+        select::select_ramped(self.policy.as_ref(), &self.backends, &admission, rng)
     }
 }
 
@@ -149,5 +175,38 @@ mod tests {
             });
             assert!(pool.iter().all(|b| b.in_flight() == 0), "{policy:?}");
         }
+    }
+
+    #[test]
+    fn panic_picks_reach_unhealthy_backends_but_never_draining_ones() {
+        for policy in all_policies() {
+            let pool = backends(4);
+            pool[0].set_healthy(false);
+            pool[1].set_healthy(false);
+            pool[2].set_healthy(false);
+            pool[3].set_draining(true);
+            let selector = Selector::new(&policy, pool.clone(), None);
+            let req = PickRequest {
+                now: 1,
+                region: Some("a"),
+                exclude: &[],
+            };
+            let mut rng = Rng::with_seed(3);
+            assert!(selector.pick(&req, &mut rng).is_none(), "{policy:?}");
+            let mut seen = [false; 4];
+            for _ in 0..200 {
+                let picked = selector.pick_ignoring_health(&req, &mut rng).unwrap();
+                let index = pool.iter().position(|b| Arc::ptr_eq(b, picked)).unwrap();
+                seen[index] = true;
+            }
+            assert_eq!(seen, [true, true, true, false], "{policy:?}");
+        }
+    }
+
+    #[test]
+    fn restart_ramp_moves_the_join_time() {
+        let pool = backends(1);
+        pool[0].restart_ramp(77);
+        assert_eq!(pool[0].joined_at(), 77);
     }
 }

@@ -5,25 +5,38 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::{Pool, Route};
+use crate::{Admin, DriverSpec, Forecast, ListenerTls, Pool, Route, Simulate};
 
 /// A complete, validated configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Process-wide settings from `[server]`.
     pub server: Server,
+    /// The admin API from `[admin]`; `None` when the file has no `[admin]` table.
+    pub admin: Option<Admin>,
     /// The `[[listener]]`s, in file order; at least one.
     pub listeners: Vec<Listener>,
     /// The `[[route]]`s in file order, or one catch-all route when the file has a single pool and no routes.
     pub routes: Vec<Route>,
     /// The `[pool.NAME]` tables, in file order.
     pub pools: Vec<Pool>,
+    /// The `[driver.NAME]` tables, in file order.
+    pub drivers: Vec<DriverSpec>,
+    /// Forecasting settings from `[forecast]`.
+    pub forecast: Forecast,
+    /// Simulator settings from `[simulate]`.
+    pub simulate: Simulate,
 }
 
 impl Config {
     /// The pool called `name`, if there is one.
     pub fn pool(&self, name: &str) -> Option<&Pool> {
         self.pools.iter().find(|pool| pool.name == name)
+    }
+
+    /// The driver called `name`, if there is one.
+    pub fn driver(&self, name: &str) -> Option<&DriverSpec> {
+        self.drivers.iter().find(|driver| driver.name == name)
     }
 }
 
@@ -36,6 +49,8 @@ pub struct Server {
     pub grace_period: Duration,
     /// How log lines are written.
     pub log_format: LogFormat,
+    /// Whether every request is logged; default false.
+    pub access_log: bool,
 }
 
 impl Default for Server {
@@ -44,6 +59,7 @@ impl Default for Server {
             threads: 1,
             grace_period: Duration::from_secs(30),
             log_format: LogFormat::Text,
+            access_log: false,
         }
     }
 }
@@ -87,4 +103,6 @@ pub struct Listener {
     pub address: SocketAddr,
     /// The region of requests arriving here that carry no region header.
     pub region: Option<String>,
+    /// TLS settings; `None` for plain HTTP.
+    pub tls: Option<ListenerTls>,
 }

@@ -40,7 +40,7 @@ fn reword(message: &str) -> (String, String) {
                 let valid = valid.strip_prefix("one of ").unwrap_or(valid);
                 format!(
                     "check the spelling; valid keys here: {}",
-                    valid.replace('`', "")
+                    valid.replace("` or `", ", ").replace('`', "")
                 )
             }
             None => "this table takes no keys; remove it".to_owned(),
@@ -73,6 +73,7 @@ fn reword(message: &str) -> (String, String) {
 fn plain_type(expected: &str) -> &str {
     match expected {
         "i64" => "an integer",
+        "f64" => "a number",
         "a sequence" => "a list",
         other => other,
     }
@@ -82,6 +83,8 @@ fn type_hint(expected: &str) -> &'static str {
     match expected {
         "a string" => "write the value in double quotes",
         "an integer" => "write a whole number without quotes, e.g. 4",
+        "a number" => "write a number without quotes, e.g. 4 or 0.9",
+        "a boolean" => "write true or false, without quotes",
         "a list" => "write a list in square brackets, e.g. [\"eu-west\", \"us-east\"]",
         "a table" => "write a table: a [section] or an inline { key = value, ... }",
         "a table of [pool.NAME] tables" => "write each pool as its own [pool.NAME] table",
@@ -108,6 +111,12 @@ mod tests {
     }
 
     #[test]
+    fn unknown_field_with_two_valid_keys() {
+        let (_, hint) = reword("unknown field `tokn`, expected `address` or `token`");
+        assert_eq!(hint, "check the spelling; valid keys here: address, token");
+    }
+
+    #[test]
     fn unknown_field_with_a_single_valid_key() {
         let (_, hint) = reword("unknown field `x`, expected `pool`");
         assert_eq!(hint, "check the spelling; valid keys here: pool");
@@ -125,6 +134,16 @@ mod tests {
         let (message, hint) = reword("invalid type: string \"4\", expected i64");
         assert_eq!(message, "expected an integer, found string \"4\"");
         assert!(hint.contains("without quotes"));
+    }
+
+    #[test]
+    fn numbers_and_booleans_have_their_own_hints() {
+        let (message, hint) = reword("invalid type: string \"8\", expected f64");
+        assert_eq!(message, "expected a number, found string \"8\"");
+        assert!(hint.contains("e.g. 4 or 0.9"));
+        let (message, hint) = reword("invalid type: string \"yes\", expected a boolean");
+        assert_eq!(message, "expected a boolean, found string \"yes\"");
+        assert!(hint.contains("true or false"));
     }
 
     #[test]

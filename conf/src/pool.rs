@@ -5,8 +5,10 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::{HealthCheck, Outlier, Retry, ScalerSpec, Timeouts};
+
 /// A `[pool.NAME]`: backends and how to balance requests among them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pool {
     /// The NAME of `[pool.NAME]`.
     pub name: String,
@@ -28,8 +30,24 @@ pub struct Pool {
     pub decay: Duration,
     /// The peak-EWMA a new backend starts with.
     pub default_rtt: Duration,
-    /// The backends, in file order; at least one.
+    /// The backends, in file order; at least one unless a scaler's driver provides them.
     pub backends: Vec<BackendSpec>,
+    /// Whether connections to the backends use TLS; default false.
+    pub tls: bool,
+    /// Whether backend certificates are verified when `tls` is on; default true.
+    pub tls_verify: bool,
+    /// The server name sent to backends when `tls` is on; `None` sends none.
+    pub sni: Option<String>,
+    /// The active health check, if configured.
+    pub health: Option<HealthCheck>,
+    /// Passive outlier ejection, if configured.
+    pub outlier: Option<Outlier>,
+    /// Retries of failed requests.
+    pub retry: Retry,
+    /// Upstream connection timeouts.
+    pub timeout: Timeouts,
+    /// The autoscaler of this pool, if configured.
+    pub scaler: Option<ScalerSpec>,
 }
 
 /// A balancing policy, named in the file in snake_case.

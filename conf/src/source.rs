@@ -35,6 +35,41 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// An error located at the key whose value spans `value`.
+    pub(crate) fn error_at_key(
+        &self,
+        value: Range<usize>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> ConfigError {
+        self.error(self.key_of(value), message, hint)
+    }
+
+    /// The span from the key of `key = value` to the end of `value`; `value` itself when
+    /// the text before it is not `key =` (so an error can never point somewhere wrong).
+    pub(crate) fn key_of(&self, value: Range<usize>) -> Range<usize> {
+        let Some(before) = self.text.get(..value.start) else {
+            return value;
+        };
+        let Some(key_end) = before
+            .trim_end_matches([' ', '\t'])
+            .strip_suffix('=')
+            .map(|rest| rest.trim_end_matches([' ', '\t']))
+        else {
+            return value;
+        };
+        let key_start = match key_end.chars().next_back() {
+            Some(quote @ ('"' | '\'')) => key_end[..key_end.len() - 1].rfind(quote),
+            Some(_) => {
+                let is_bare = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+                let start = key_end.trim_end_matches(is_bare).len();
+                (start < key_end.len()).then_some(start)
+            }
+            None => None,
+        };
+        key_start.map_or(value.clone(), |start| start..value.end)
+    }
+
     /// The 1-based line and character column of byte `offset`.
     pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let mut end = offset.min(self.text.len());
@@ -67,6 +102,22 @@ mod tests {
     fn columns_count_characters_not_bytes() {
         let source = Source::new("t.toml", "é = \"ü\"x");
         assert_eq!(source.line_col("é = \"ü\"".len()), (1, 8));
+    }
+
+    #[test]
+    fn keys_are_found_before_their_values() {
+        let text = "a = 1\n  kind-2 =\t\"x\"\n\"q k\" = 3\n[t]\n";
+        let source = Source::new("t.toml", text);
+        assert_eq!(source.key_of(4..5), 0..5);
+        let x = text.find("\"x\"").unwrap();
+        assert_eq!(source.key_of(x..x + 3), 8..x + 3);
+        let three = text.find('3').unwrap();
+        assert_eq!(
+            source.key_of(three..three + 1).start,
+            text.find("\"q").unwrap()
+        );
+        let table = text.find('t').unwrap();
+        assert_eq!(source.key_of(table..table + 1), table..table + 1);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use tidegate_conf::{
-    parse, BackendSpec, Config, HostMatch, Listener, LogFormat, PolicyKind, Route, Server,
+    parse, BackendSpec, Config, Forecast, ForecastDevice, HostMatch, Listener, LogFormat,
+    PolicyKind, Retry, Route, Server, Simulate, Timeouts,
 };
 
 fn valid(text: &str) -> Config {
@@ -29,6 +30,7 @@ fn server_defaults() {
             threads: 1,
             grace_period: Duration::from_secs(30),
             log_format: LogFormat::Text,
+            access_log: false,
         }
     );
     assert_eq!(config.server, Server::default());
@@ -37,11 +39,61 @@ fn server_defaults() {
 #[test]
 fn server_values_are_read() {
     let config = valid(&format!(
-        "[server]\nthreads = 4\ngrace_period = \"5m\"\nlog_format = \"json\"\n\n{MINIMAL}"
+        "[server]\nthreads = 4\ngrace_period = \"5m\"\nlog_format = \"json\"\naccess_log = true\n\n{MINIMAL}"
     ));
     assert_eq!(config.server.threads, 4);
     assert_eq!(config.server.grace_period, Duration::from_secs(300));
     assert_eq!(config.server.log_format, LogFormat::Json);
+    assert!(config.server.access_log);
+}
+
+#[test]
+fn optional_top_level_tables_default() {
+    let config = valid(MINIMAL);
+    assert_eq!(config.admin, None);
+    assert!(config.drivers.is_empty());
+    assert_eq!(
+        config.forecast,
+        Forecast {
+            device: ForecastDevice::Auto
+        }
+    );
+    assert_eq!(
+        config.simulate,
+        Simulate {
+            instance_capacity_rps: 50.0,
+            service_time: Duration::from_millis(200),
+            tick: Duration::from_secs(10),
+        }
+    );
+    assert_eq!(config.listeners[0].tls, None);
+}
+
+#[test]
+fn pool_upstream_defaults() {
+    let config = valid(MINIMAL);
+    let pool = &config.pools[0];
+    assert!(!pool.tls);
+    assert!(pool.tls_verify);
+    assert_eq!(pool.sni, None);
+    assert_eq!(pool.health, None);
+    assert_eq!(pool.outlier, None);
+    assert_eq!(
+        pool.retry,
+        Retry {
+            attempts: 2,
+            budget_percent: 20,
+        }
+    );
+    assert_eq!(
+        pool.timeout,
+        Timeouts {
+            connect: Duration::from_secs(1),
+            read: Duration::from_secs(60),
+            idle: Duration::from_secs(60),
+        }
+    );
+    assert_eq!(pool.scaler, None);
 }
 
 #[test]
@@ -69,6 +121,7 @@ backends = ["127.0.0.1:9001"]
             name: "internal".to_owned(),
             address: "127.0.0.1:8081".parse().unwrap(),
             region: Some("eu-west".to_owned()),
+            tls: None,
         }
     );
 }

@@ -1,42 +1,10 @@
 //! One test per kind of configuration error: each asserts the exact line and column
 //! the error points at, the message, and that a hint with the fix is present.
 
+mod support;
+
+use support::assert_invalid;
 use tidegate_conf::{parse, ConfigError};
-
-/// Parses `text`, expecting a positioned error; returns (line, col, message, hint).
-fn invalid(text: &str) -> (usize, usize, String, String) {
-    match parse(text, "tidegate.toml") {
-        Err(ConfigError::Invalid {
-            origin,
-            line,
-            col,
-            message,
-            hint,
-        }) => {
-            assert_eq!(origin, "tidegate.toml");
-            (line, col, message, hint)
-        }
-        other => panic!("expected a positioned error, got {other:?}"),
-    }
-}
-
-/// Asserts that `text` fails at `line`:`col` with a message and hint containing the given parts.
-fn assert_invalid(text: &str, line: usize, col: usize, message_part: &str, hint_part: &str) {
-    let (got_line, got_col, message, hint) = invalid(text);
-    assert_eq!(
-        (got_line, got_col),
-        (line, col),
-        "wrong position for: {message}"
-    );
-    assert!(
-        message.contains(message_part),
-        "message {message:?} lacks {message_part:?}"
-    );
-    assert!(
-        hint.contains(hint_part),
-        "hint {hint:?} lacks {hint_part:?}"
-    );
-}
 
 #[test]
 fn errors_print_file_line_col_and_a_hint_line() {
@@ -76,15 +44,15 @@ threads = 2
 
 #[test]
 fn unknown_top_level_table() {
-    let text = r#"[admin]
+    let text = r#"[metrics]
 address = "127.0.0.1:9901"
 "#;
     assert_invalid(
         text,
         1,
         2,
-        "unknown key `admin`",
-        "valid keys here: server, listener, route, pool",
+        "unknown key `metrics`",
+        "valid keys here: server, admin, listener, route, pool, driver, forecast, simulate",
     );
 }
 
@@ -124,9 +92,9 @@ address = "127.0.0.1:8080"
 
 [pool.web]
 backends = ["127.0.0.1:9001"]
-health = { path = "/healthz" }
+healthcheck = { path = "/healthz" }
 "#;
-    assert_invalid(text, 6, 1, "unknown key `health`", "backends");
+    assert_invalid(text, 6, 1, "unknown key `healthcheck`", "backends");
 }
 
 #[test]
@@ -134,10 +102,10 @@ fn unknown_pool_subtable() {
     let text = r#"[[listener]]
 address = "127.0.0.1:8080"
 
-[pool.web.scaler]
+[pool.web.autoscaler]
 min = 1
 "#;
-    assert_invalid(text, 4, 11, "unknown key `scaler`", "valid keys here");
+    assert_invalid(text, 4, 11, "unknown key `autoscaler`", "valid keys here");
 }
 
 #[test]

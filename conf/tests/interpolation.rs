@@ -149,3 +149,53 @@ grace_period = "${TGCONF_OPEN"
     );
     assert!(error.contains("hint: "), "{error}");
 }
+
+#[test]
+fn admin_token_is_interpolated() {
+    std::env::set_var("TGCONF_ADMIN_TOKEN", "t0ken");
+    let text = r#"[admin]
+address = "0.0.0.0:9901"
+token = "${TGCONF_ADMIN_TOKEN}"
+
+[[listener]]
+address = "127.0.0.1:8080"
+
+[pool.web]
+backends = ["127.0.0.1:9001"]
+"#;
+    let config = parse(text, "t.toml").unwrap();
+    let admin = config.admin.unwrap();
+    assert_eq!(admin.token.as_deref(), Some("t0ken"));
+}
+
+#[test]
+fn admin_token_from_an_empty_variable_is_an_error_at_the_token() {
+    std::env::set_var("TGCONF_EMPTY_ADMIN_TOKEN", "");
+    let text = r#"[admin]
+token = "${TGCONF_EMPTY_ADMIN_TOKEN}"
+
+[[listener]]
+address = "127.0.0.1:8080"
+
+[pool.web]
+backends = ["127.0.0.1:9001"]
+"#;
+    let error = parse(text, "t.toml").unwrap_err().to_string();
+    assert!(
+        error.starts_with("t.toml:2:9: admin token is empty\n  hint: set token to a secret"),
+        "{error}"
+    );
+}
+
+#[test]
+fn admin_token_from_an_unset_variable_is_an_error_at_the_token() {
+    let text = r#"[admin]
+address = "0.0.0.0:9901"
+token = "${TGCONF_UNSET_ADMIN_TOKEN}"
+"#;
+    let error = parse(text, "t.toml").unwrap_err().to_string();
+    assert!(
+        error.starts_with("t.toml:3:9: environment variable `TGCONF_UNSET_ADMIN_TOKEN` is not set"),
+        "{error}"
+    );
+}

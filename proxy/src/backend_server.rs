@@ -2,8 +2,9 @@
 //!
 //! It answers every request with `200` and one line naming its port and region
 //! (`backend 9001 region eu-west`), after an optional latency with jitter, and
-//! fails a chosen fraction of requests with `500`. `/healthz` answers at once;
-//! `/headers` echoes the request headers it received. HTTP/1.1 and h2c.
+//! fails a chosen fraction of requests with a chosen status (500 by default).
+//! `/healthz` answers at once; `/headers` echoes the request headers it received;
+//! a WebSocket upgrade on `/ws` echoes every message. HTTP/1.1 and h2c.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -28,8 +29,10 @@ pub struct BackendOptions {
     pub jitter: Duration,
     /// Named in the body.
     pub region: Option<String>,
-    /// Fraction of requests answered with 500, 0.0 to 1.0.
+    /// Fraction of requests answered with `fail_status`, 0.0 to 1.0.
     pub fail_rate: f64,
+    /// The status of a failed answer (500 when unset).
+    pub fail_status: Option<StatusCode>,
 }
 
 /// One backend's answering logic, shared by its connections.
@@ -89,16 +92,19 @@ async fn answer(
     if path == "/healthz" {
         return Ok(text(StatusCode::OK, Bytes::from_static(b"ok\n")));
     }
+    if path == "/ws" {
+        return Ok(websocket::upgrade(req));
+    }
     let options = &behaviour.options;
     let delay = delay(options.latency, options.jitter);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     if options.fail_rate > 0.0 && fastrand::f64() < options.fail_rate {
-        return Ok(text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            behaviour.failure.clone(),
-        ));
+        let status = options
+            .fail_status
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Ok(text(status, behaviour.failure.clone()));
     }
     if path == "/headers" {
         let mut echoed = String::new();
@@ -111,6 +117,81 @@ async fn answer(
         return Ok(text(StatusCode::OK, Bytes::from(echoed)));
     }
     Ok(text(StatusCode::OK, behaviour.body.clone()))
+}
+
+mod websocket {
+    //! The `/ws` echo: answers the upgrade, then sends every message back.
+
+    use bytes::Bytes;
+    use futures::{SinkExt, StreamExt};
+    use http::{header, Request, Response, StatusCode};
+    use http_body_util::Full;
+    use hyper::body::Incoming;
+    use hyper_util::rt::TokioIo;
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    use tokio_tungstenite::WebSocketStream;
+
+    /// The 101 answer to a WebSocket upgrade (or 400 when it is not one).
+    pub(super) fn upgrade(mut req: Request<Incoming>) -> Response<Full<Bytes>> {
+        let is_upgrade = req
+            .headers()
+            .get(header::UPGRADE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+        let Some(key) = req
+            .headers()
+            .get(header::SEC_WEBSOCKET_KEY)
+            .filter(|_| is_upgrade)
+        else {
+            return super::text(
+                StatusCode::BAD_REQUEST,
+                Bytes::from_static(b"expected a WebSocket upgrade\n"),
+            );
+        };
+        let accept = derive_accept_key(key.as_bytes());
+        let upgrading = hyper::upgrade::on(&mut req);
+        tokio::spawn(async move {
+            match upgrading.await {
+                Ok(upgraded) => {
+                    let ws = WebSocketStream::from_raw_socket(
+                        TokioIo::new(upgraded),
+                        Role::Server,
+                        None,
+                    )
+                    .await;
+                    echo(ws).await;
+                }
+                Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
+            }
+        });
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert(header::UPGRADE, http::HeaderValue::from_static("websocket"));
+        headers.insert(
+            header::CONNECTION,
+            http::HeaderValue::from_static("upgrade"),
+        );
+        if let Ok(accept) = http::HeaderValue::from_str(&accept) {
+            headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+        }
+        response
+    }
+
+    async fn echo<S>(ws: WebSocketStream<S>)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        let (mut tx, mut rx) = ws.split();
+        while let Some(Ok(message)) = rx.next().await {
+            if message.is_close() {
+                break;
+            }
+            if (message.is_text() || message.is_binary()) && tx.send(message).await.is_err() {
+                break;
+            }
+        }
+    }
 }
 
 fn delay(latency: Duration, jitter: Duration) -> Duration {

@@ -87,6 +87,7 @@ pub fn run(listen: SocketAddr) -> Result<(), StartError> {
                         jitter: latency / 5,
                         region: Some(region.to_string()),
                         fail_rate: 0.0,
+                        fail_status: None,
                     };
                     tasks.spawn(backend_server::serve(
                         listener,

@@ -8,6 +8,9 @@ pub enum StartError {
     /// The configuration file is invalid.
     #[error(transparent)]
     Config(#[from] tidegate_conf::ConfigError),
+    /// A listener's TLS certificate could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// A listening socket could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {

@@ -1,12 +1,14 @@
 //! The proxy logic Pingora runs for every request.
 //!
 //! `request_filter` routes the request and admits it into its pool;
-//! `upstream_peer` asks the pool's selector for a backend and starts an in-flight
-//! guard on it; `upstream_response_filter` feeds the time to first byte into the
-//! backend's peak-EWMA; a failed connect is retried on a backend not tried yet;
-//! `fail_to_proxy` answers with a short body that names the pool. The guards
-//! live in the request context, so every counter is released when the request
-//! ends, whichever way it ends.
+//! `upstream_peer` asks the pool's selector for a backend (over every backend
+//! when the pool is in panic mode) and starts an in-flight guard on it;
+//! `upstream_response_filter` feeds the time to first byte into the backend's
+//! peak-EWMA and the status into outlier detection, and turns a 502/503/504 of an
+//! idempotent request into a retry on another backend; a failed connect is
+//! retried on a backend not tried yet; both kinds of retry spend the pool's retry
+//! budget. `fail_to_proxy` answers with a short body naming the pool. Guards live
+//! in the request context, so every counter is released however a request ends.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -17,17 +19,22 @@ use bytes::Bytes;
 use http::header::{HeaderValue, HOST};
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::HttpPeer;
-use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::proxy::{FailToProxy, ProxyHttp, ProxyWarnLogContext, Session};
 use pingora::{Error, ErrorSource, ErrorType, Result};
 use tidegate_balancer::{Backend, InFlightGuard, Nanos, PickRequest};
 
 use crate::clock::Clock;
-use crate::pool::{Admission, Pool};
+use crate::member::{Failure, Member};
+use crate::outlier;
+use crate::pool::{Admission, Pool, RetryToken};
 use crate::respond;
 use crate::routing::Routing;
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
+
+/// The error type of a response turned into a retry.
+const RETRYABLE_STATUS: ErrorType = ErrorType::Custom("retryable upstream status");
 
 thread_local! {
     /// Each worker thread's random source for power-of-two choices.
@@ -44,12 +51,18 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Proxy logic for a listener with an optional default region.
-    pub fn new(routing: Arc<ArcSwap<Routing>>, region: Option<&str>, clock: Clock) -> Self {
+    /// Proxy logic for a listener with an optional default region; `tls` says
+    /// whether the listener terminates TLS (for `X-Forwarded-Proto`).
+    pub fn new(
+        routing: Arc<ArcSwap<Routing>>,
+        region: Option<&str>,
+        tls: bool,
+        clock: Clock,
+    ) -> Self {
         Self {
             routing,
             region: region.map(Arc::from),
-            scheme: HeaderValue::from_static("http"),
+            scheme: HeaderValue::from_static(if tls { "https" } else { "http" }),
             clock,
         }
     }
@@ -60,12 +73,49 @@ impl Gateway {
 pub struct RequestCtx {
     pool: Option<Arc<Pool>>,
     admission: Option<Admission>,
+    member: Option<Arc<Member>>,
     upstream: Option<InFlightGuard>,
-    /// Backends whose connect failed, not to be picked again by this request.
+    /// Backends that failed this request, not to be picked again by it.
     tried: Vec<Arc<Backend>>,
+    retries: u32,
+    retry_token: Option<RetryToken>,
     sent_at: Nanos,
-    ttfb_recorded: bool,
+    answered: bool,
     no_backend: bool,
+}
+
+impl RequestCtx {
+    /// Gives up the current backend after a failure, remembering not to pick it again.
+    fn leave_backend(&mut self) {
+        self.member = None;
+        if let Some(guard) = self.upstream.take() {
+            self.tried.push(Arc::clone(guard.backend()));
+        }
+    }
+
+    /// Whether one more retry is allowed; takes it from the pool's budget if so.
+    fn take_retry(&mut self) -> bool {
+        let Some(pool) = self.pool.as_ref() else {
+            return false;
+        };
+        if self.retries >= pool.retry_attempts() {
+            return false;
+        }
+        match pool.start_retry() {
+            Some(token) => {
+                self.retries += 1;
+                self.retry_token = Some(token);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn record_failure(&self, why: Failure, now: Nanos) {
+        if let (Some(pool), Some(member)) = (&self.pool, &self.member) {
+            outlier::record_failure(pool, member, why, now);
+        }
+    }
 }
 
 #[async_trait]
@@ -126,22 +176,27 @@ impl ProxyHttp for Gateway {
             region,
             exclude: &ctx.tried,
         };
+        let selector = pool.selector();
         let picked = RNG.with(|rng| {
-            pool.selector()
-                .pick(&request, &mut rng.borrow_mut())
-                .map(Backend::start_request)
+            let rng = &mut rng.borrow_mut();
+            if pool.state().in_panic() {
+                selector.pick_index_ignoring_health(&request, rng)
+            } else {
+                selector.pick_index(&request, rng)
+            }
         });
-        let Some(guard) = picked else {
+        let Some(member) = picked.and_then(|i| pool.members().get(i)) else {
             ctx.no_backend = true;
             return Err(Error::explain(
                 ErrorType::HTTPStatus(502),
                 "no usable backend in pool",
             ));
         };
-        let peer = HttpPeer::new(guard.backend().addr(), false, String::new());
-        ctx.upstream = Some(guard);
+        let peer = peer_for(pool, member.backend());
+        ctx.upstream = Some(member.backend().start_request());
+        ctx.member = Some(Arc::clone(member));
         ctx.sent_at = now;
-        ctx.ttfb_recorded = false;
+        ctx.answered = false;
         Ok(Box::new(peer))
     }
 
@@ -168,18 +223,36 @@ impl ProxyHttp for Gateway {
 
     async fn upstream_response_filter(
         &self,
-        _session: &mut Session,
-        _upstream_response: &mut ResponseHeader,
+        session: &mut Session,
+        upstream_response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        if !ctx.ttfb_recorded {
-            if let Some(guard) = &ctx.upstream {
-                let now = self.clock.now();
-                guard
-                    .backend()
-                    .observe_rtt(now, now.saturating_sub(ctx.sent_at));
-                ctx.ttfb_recorded = true;
+        let status = upstream_response.status.as_u16();
+        if ctx.answered || upstream_response.status.is_informational() {
+            return Ok(());
+        }
+        ctx.answered = true;
+        let now = self.clock.now();
+        if let Some(guard) = &ctx.upstream {
+            guard
+                .backend()
+                .observe_rtt(now, now.saturating_sub(ctx.sent_at));
+        }
+        if status < 500 {
+            if let Some(member) = &ctx.member {
+                outlier::record_success(member);
             }
+            return Ok(());
+        }
+        ctx.record_failure(Failure::Response, now);
+        let retryable = matches!(status, 502..=504)
+            && session.req_header().method.is_idempotent()
+            && !session.as_ref().retry_buffer_truncated();
+        if retryable && ctx.take_retry() {
+            ctx.leave_backend();
+            let mut e = Error::explain(RETRYABLE_STATUS, format!("backend answered {status}"));
+            e.set_retry(true);
+            return Err(e);
         }
         Ok(())
     }
@@ -191,14 +264,51 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
         mut e: Box<Error>,
     ) -> Box<Error> {
-        if let Some(guard) = ctx.upstream.take() {
-            ctx.tried.push(Arc::clone(guard.backend()));
+        ctx.record_failure(Failure::Connect, self.clock.now());
+        ctx.leave_backend();
+        e.set_retry(ctx.take_retry());
+        e
+    }
+
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut RequestCtx,
+        client_reused: bool,
+    ) -> Box<Error> {
+        if e.etype() == &RETRYABLE_STATUS {
+            return e;
         }
-        let attempts = ctx.pool.as_ref().map_or(0, |p| p.connect_attempts());
-        if ctx.tried.len() < attempts {
-            e.set_retry(true);
+        let mut e = e.more_context(format!("backend {peer}"));
+        if matches!(
+            e.etype(),
+            ErrorType::ReadTimedout | ErrorType::WriteTimedout
+        ) && e.esource() == &ErrorSource::Upstream
+        {
+            // The backend accepted but did not answer in time: a 504, no retry.
+            ctx.record_failure(Failure::Response, self.clock.now());
+            e.set_retry(false);
+        } else if !session.req_header().method.is_idempotent()
+            || session.as_ref().retry_buffer_truncated()
+        {
+            e.set_retry(false);
+        } else {
+            // A kept-alive connection the backend had closed: retry once on a new one.
+            e.retry.decide_reuse(client_reused);
         }
         e
+    }
+
+    fn suppress_proxy_warn_log(
+        &self,
+        _session: &Session,
+        _ctx: &RequestCtx,
+        error: &Error,
+        _context: ProxyWarnLogContext,
+    ) -> bool {
+        error.etype() == &RETRYABLE_STATUS
     }
 
     async fn fail_to_proxy(
@@ -219,6 +329,29 @@ impl ProxyHttp for Gateway {
             can_reuse_downstream: false,
         }
     }
+}
+
+/// The peer for `backend` with the pool's timeouts and TLS settings.
+fn peer_for(pool: &Pool, backend: &Backend) -> HttpPeer {
+    let addr = backend.addr();
+    let mut peer = match pool.upstream_tls() {
+        Some(tls) => {
+            let sni = if tls.sni.is_empty() {
+                addr.ip().to_string()
+            } else {
+                tls.sni.clone()
+            };
+            let mut peer = HttpPeer::new(addr, true, sni);
+            peer.options.verify_cert = tls.verify;
+            peer.options.verify_hostname = tls.verify;
+            peer
+        }
+        None => HttpPeer::new(addr, false, String::new()),
+    };
+    peer.options.connection_timeout = Some(pool.connect_timeout());
+    peer.options.read_timeout = Some(pool.read_timeout());
+    peer.options.idle_timeout = Some(pool.idle_timeout());
+    peer
 }
 
 /// The request's host: the URI authority (HTTP/2, absolute form) or `Host`.

@@ -1,8 +1,9 @@
 //! Tidegate: a load-balancing reverse proxy on Pingora with an autoscaler inside.
 //!
 //! Data flows one way: a TOML file becomes a validated [`tidegate_conf::Config`];
-//! [`routing::Routing`] turns it into routes and pools of live
-//! [`tidegate_balancer::Backend`]s; [`gateway::Gateway`] is the Pingora proxy logic
+//! [`plane::DataPlane`] turns it into a published [`routing::Routing`] of routes
+//! and pools of live [`tidegate_balancer::Backend`]s and keeps their membership
+//! and health ([`maintenance`], [`outlier`]); [`gateway::Gateway`] is the Pingora proxy logic
 //! that routes each request, asks the pool's selector for a backend and keeps its
 //! load state; [`server`] owns the listening sockets, worker threads and graceful
 //! shutdown. [`backend_server`] is the small real HTTP backend behind
@@ -15,10 +16,16 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod gateway;
+pub mod maintenance;
+pub mod member;
+pub mod outlier;
+pub mod plane;
 pub mod pool;
+pub mod probe;
 pub mod respond;
 pub mod router;
 pub mod routing;
 pub mod server;
+pub mod tls;
 
 pub use error::StartError;

@@ -62,9 +62,12 @@ enum Command {
         /// Region named in the answer.
         #[arg(long)]
         region: Option<String>,
-        /// Fraction of requests answered with 500.
+        /// Fraction of requests answered with --fail-status.
         #[arg(long, default_value_t = 0.0)]
         fail_rate: f64,
+        /// Status of the failed answers.
+        #[arg(long, default_value_t = 500)]
+        fail_status: u16,
     },
 }
 
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
             jitter,
             region,
             fail_rate,
+            fail_status,
         } => {
             init_logs(LogFormat::Text);
             let options = BackendOptions {
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
                 jitter,
                 region,
                 fail_rate: fail_rate.clamp(0.0, 1.0),
+                fail_status: http::StatusCode::from_u16(fail_status).ok(),
             };
             backend(SocketAddr::new(host, port), options)
         }

@@ -1,16 +1,16 @@
 //! The routing snapshot: the router plus the pools it points at.
 //!
-//! One [`Routing`] is built from a validated configuration and published through
+//! One [`Routing`] is built by [`crate::plane::DataPlane`] and published through
 //! an `ArcSwap`; each request loads the current snapshot once, without a lock.
 
 use std::sync::Arc;
 
-use tidegate_conf::Config;
+use tidegate_conf::Route;
 
 use crate::pool::Pool;
 use crate::router::Router;
 
-/// Routes and pools of one configuration.
+/// Routes and pools of one configuration and membership.
 #[derive(Debug)]
 pub struct Routing {
     router: Router,
@@ -18,19 +18,14 @@ pub struct Routing {
 }
 
 impl Routing {
-    /// Builds the snapshot for `config`.
-    pub fn new(config: &Config) -> Self {
-        let pools: Vec<Arc<Pool>> = config
-            .pools
-            .iter()
-            .map(|p| Arc::new(Pool::from_config(p)))
-            .collect();
-        let routes = config.routes.iter().filter_map(|route| {
-            let index = config.pools.iter().position(|p| p.name == route.pool)?;
+    /// Routes `routes` to `pools` by pool name; routes naming no pool are dropped.
+    pub fn new(routes: &[Route], pools: Vec<Arc<Pool>>) -> Self {
+        let targets = routes.iter().filter_map(|route| {
+            let index = pools.iter().position(|p| p.name() == route.pool)?;
             Some((route, index))
         });
         Self {
-            router: Router::new(routes),
+            router: Router::new(targets),
             pools,
         }
     }
@@ -45,5 +40,10 @@ impl Routing {
     /// Every pool, in configuration order.
     pub fn pools(&self) -> &[Arc<Pool>] {
         &self.pools
+    }
+
+    /// The pool named `name`.
+    pub fn pool(&self, name: &str) -> Option<&Arc<Pool>> {
+        self.pools.iter().find(|p| p.name() == name)
     }
 }

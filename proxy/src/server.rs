@@ -2,8 +2,10 @@
 //!
 //! Tidegate binds every `[[listener]]` itself (so port 0 works and the real
 //! address is announced), then runs `threads` workers, each a single-threaded
-//! tokio runtime that accepts on every listener and hands each connection to
-//! Pingora's HTTP proxy (HTTP/1.1 and h2c). On SIGTERM or SIGINT it stops
+//! tokio runtime that accepts on every listener, terminates TLS where configured,
+//! and hands each connection to Pingora's HTTP proxy (HTTP/1.1, h2c, and HTTP/2
+//! over TLS by ALPN). The control runtime on the calling thread runs the data
+//! plane's health checks and housekeeping. On SIGTERM or SIGINT it stops
 //! accepting, lets idle keep-alive connections go, and waits up to `grace_period`
 //! for requests in flight before returning; a second signal ends it at once.
 
@@ -12,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use pingora::apps::{HttpServerOptions, ServerApp};
+use pingora::listeners::tls::Acceptor;
 use pingora::protocols::l4::socket::SocketAddr as PingoraAddr;
 use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::{GetSocketDigest, SocketDigest};
@@ -26,19 +28,34 @@ use tokio::sync::{watch, Notify};
 
 use crate::clock::Clock;
 use crate::gateway::Gateway;
-use crate::routing::Routing;
+use crate::maintenance;
+use crate::plane::DataPlane;
 use crate::StartError;
+
+/// How long a client may take to finish the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Idle upstream connections kept for reuse, per worker.
 const UPSTREAM_KEEPALIVE_POOL: usize = 1024;
 
 /// One bound `[[listener]]`.
-#[derive(Debug)]
 pub struct BoundListener {
     name: String,
     address: SocketAddr,
     region: Option<String>,
+    tls: Option<Arc<Acceptor>>,
     socket: StdListener,
+}
+
+impl std::fmt::Debug for BoundListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundListener")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .field("region", &self.region)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl BoundListener {
@@ -51,16 +68,24 @@ impl BoundListener {
     pub fn address(&self) -> SocketAddr {
         self.address
     }
+
+    /// `https` when the listener terminates TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
 }
 
 /// A proxy whose sockets are bound, ready to [`run`](Proxy::run).
 #[derive(Debug)]
 pub struct Proxy {
     listeners: Vec<BoundListener>,
-    routing: Arc<ArcSwap<Routing>>,
+    plane: Arc<DataPlane>,
     threads: usize,
     grace_period: Duration,
-    clock: Clock,
 }
 
 impl Proxy {
@@ -77,21 +102,30 @@ impl Proxy {
                 let socket = StdListener::bind(l.address).map_err(bind_error)?;
                 socket.set_nonblocking(true).map_err(bind_error)?;
                 let address = socket.local_addr().map_err(bind_error)?;
+                let tls = match &l.tls {
+                    Some(tls) => Some(Arc::new(crate::tls::acceptor(tls)?)),
+                    None => None,
+                };
                 Ok(BoundListener {
                     name: l.name.clone(),
                     address,
                     region: l.region.clone(),
+                    tls,
                     socket,
                 })
             })
             .collect::<Result<Vec<_>, StartError>>()?;
         Ok(Self {
             listeners,
-            routing: Arc::new(ArcSwap::from_pointee(Routing::new(config))),
+            plane: Arc::new(DataPlane::new(config.clone(), Clock::new())),
             threads: config.server.threads,
             grace_period: config.server.grace_period,
-            clock: Clock::new(),
         })
+    }
+
+    /// The data plane: membership, reloads, the published routing.
+    pub fn plane(&self) -> &Arc<DataPlane> {
+        &self.plane
     }
 
     /// The bound listeners, with their real addresses.
@@ -126,9 +160,10 @@ impl Proxy {
         let mut apps = Vec::new();
         for listener in &self.listeners {
             let gateway = Gateway::new(
-                Arc::clone(&self.routing),
+                Arc::clone(self.plane.routing()),
                 listener.region.as_deref(),
-                self.clock,
+                listener.tls.is_some(),
+                self.plane.clock(),
             );
             let mut proxy = http_proxy(&conf, gateway);
             let mut options = HttpServerOptions::default();
@@ -148,11 +183,12 @@ impl Proxy {
                     source,
                 })?;
             let apps = apps.clone();
+            let acceptors: Vec<_> = self.listeners.iter().map(|l| l.tls.clone()).collect();
             let shutdown = shutdown_rx.clone();
             let connections = Arc::clone(&connections);
             std::thread::Builder::new()
                 .name(format!("tidegate-worker-{worker}"))
-                .spawn(move || worker_main(sockets, apps, shutdown, connections))
+                .spawn(move || worker_main(sockets, apps, acceptors, shutdown, connections))
                 .map_err(|source| StartError::Runtime {
                     what: "a worker thread",
                     source,
@@ -160,7 +196,9 @@ impl Proxy {
         }
 
         on_ready(&self.listeners);
+        let plane = Arc::clone(&self.plane);
         control.block_on(async move {
+            let housekeeping = tokio::spawn(maintenance::run(plane));
             signals.recv().await;
             tracing::info!(
                 grace_period = ?self.grace_period,
@@ -179,6 +217,7 @@ impl Proxy {
                 ),
                 () = signals.recv() => tracing::warn!("second signal; exiting now"),
             }
+            housekeeping.abort();
             Ok(())
         })
     }
@@ -188,6 +227,7 @@ impl Proxy {
 fn worker_main(
     sockets: Vec<StdListener>,
     apps: Vec<Arc<HttpProxy<Gateway>>>,
+    acceptors: Vec<Option<Arc<Acceptor>>>,
     shutdown: watch::Receiver<bool>,
     connections: Arc<Connections>,
 ) {
@@ -203,12 +243,13 @@ fn worker_main(
     };
     runtime.block_on(async move {
         let mut loops = tokio::task::JoinSet::new();
-        for (socket, app) in sockets.into_iter().zip(apps) {
+        for ((socket, app), tls) in sockets.into_iter().zip(apps).zip(acceptors) {
             match TcpListener::from_std(socket) {
                 Ok(listener) => {
                     loops.spawn(accept_loop(
                         listener,
                         app,
+                        tls,
                         shutdown.clone(),
                         Arc::clone(&connections),
                     ));
@@ -225,6 +266,7 @@ fn worker_main(
 async fn accept_loop(
     listener: TcpListener,
     app: Arc<HttpProxy<Gateway>>,
+    tls: Option<Arc<Acceptor>>,
     mut shutdown: watch::Receiver<bool>,
     connections: Arc<Connections>,
 ) {
@@ -241,9 +283,17 @@ async fn accept_loop(
                 }
                 let stream = downstream_stream(tcp, peer, local);
                 let app = Arc::clone(&app);
+                let tls = tls.clone();
                 let shutdown = shutdown.clone();
                 let open = connections.open();
                 tokio::spawn(async move {
+                    let stream: pingora::protocols::Stream = match tls {
+                        None => Box::new(stream),
+                        Some(acceptor) => match handshake(&acceptor, stream).await {
+                            Some(stream) => stream,
+                            None => return,
+                        },
+                    };
                     Service::handle_event(stream, app, shutdown).await;
                     drop(open);
                 });
@@ -259,13 +309,28 @@ async fn accept_loop(
     }
 }
 
+/// Terminates TLS on an accepted connection; `None` when the handshake failed.
+async fn handshake(acceptor: &Acceptor, stream: L4Stream) -> Option<pingora::protocols::Stream> {
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.tls_handshake(stream)).await {
+        Ok(Ok(tls)) => Some(Box::new(tls)),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake timed out");
+            None
+        }
+    }
+}
+
 /// Wraps an accepted connection with its addresses already known, so Pingora
 /// makes no system call to look them up.
 fn downstream_stream(
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
     local: Option<SocketAddr>,
-) -> pingora::protocols::Stream {
+) -> L4Stream {
     use std::os::unix::io::AsRawFd;
     let fd = tcp.as_raw_fd();
     let mut stream = L4Stream::from(tcp);
@@ -275,7 +340,7 @@ fn downstream_stream(
         let _ = digest.local_addr.set(Some(PingoraAddr::Inet(local)));
     }
     stream.set_socket_digest(digest);
-    Box::new(stream)
+    stream
 }
 
 /// Counts open downstream connections so shutdown can wait for them.

@@ -133,7 +133,7 @@ pub fn spawn(args: &[&str], marker: &str, expected: usize) -> Process {
             .unwrap_or_else(|_| panic!("tidegate {args:?} did not announce {marker:?} in time"));
         if line.contains(marker) {
             if let Some(addr) = line
-                .split("http://")
+                .split("://")
                 .nth(1)
                 .and_then(|rest| rest.split_whitespace().next())
                 .and_then(|a| a.parse().ok())

@@ -1,5 +1,5 @@
-//! A pool's `backends`: at least one, no address twice, weights in range, and a
-//! region on each when the pool balances by region.
+//! A pool's `backends`: at least one (unless a scaler's driver provides them), no
+//! address twice, weights in range, and a region on each when the pool balances by region.
 
 use std::collections::HashSet;
 
@@ -11,16 +11,19 @@ use crate::{BackendSpec, ConfigError};
 
 use super::value;
 
-/// The backends of the pool called `pool`; `needs_region` for `region_affinity` pools.
+/// The backends of the pool called `pool`; `needs_region` for `region_affinity` pools,
+/// `may_be_empty` when a driver launches the pool's instances.
 pub(super) fn backends(
     raw: Option<&Spanned<Vec<Spanned<RawBackend>>>>,
     pool: &Spanned<String>,
     needs_region: bool,
+    may_be_empty: bool,
     source: &Source<'_>,
 ) -> Result<Vec<BackendSpec>, ConfigError> {
     let name = pool.get_ref();
     let entries = match raw {
         Some(list) if !list.get_ref().is_empty() => list.get_ref(),
+        _ if may_be_empty => return Ok(Vec::new()),
         empty => {
             let span = empty.map_or_else(|| pool.span(), Spanned::span);
             return Err(source.error(

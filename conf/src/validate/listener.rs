@@ -1,7 +1,9 @@
-//! `[[listener]]`: at least one, each with a distinct name and address.
+//! `[[listener]]`: at least one, each with a distinct name and address, and its TLS
+//! certificates when it has any.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
 
 use toml::Spanned;
 
@@ -9,11 +11,12 @@ use crate::raw::RawListener;
 use crate::source::Source;
 use crate::{ConfigError, Listener};
 
-use super::value;
+use super::{tls, value};
 
 /// The listeners in file order, with default names filled in.
 pub(super) fn listeners(
     raw: &[Spanned<RawListener>],
+    base_dir: &Path,
     source: &Source<'_>,
 ) -> Result<Vec<Listener>, ConfigError> {
     if raw.is_empty() {
@@ -52,10 +55,16 @@ pub(super) fn listeners(
             .as_ref()
             .map(|region| value::non_empty(region, "region", source))
             .transpose()?;
+        let tls = entry
+            .tls
+            .as_ref()
+            .map(|tls| tls::listener_tls(tls, base_dir, source))
+            .transpose()?;
         listeners.push(Listener {
             name,
             address,
             region,
+            tls,
         });
     }
     Ok(listeners)

@@ -1,30 +1,43 @@
 //! `[pool.NAME]`: the policy and its knobs, with the region_affinity-only keys
 //! allowed only on region_affinity pools and their fallback regions checked against
-//! the pool's backends.
+//! the pool's backends (and the regions its scaler's driver launches instances in).
+//! Upstream settings, health checks and the scaler are checked by their own modules.
 
+use std::path::Path;
 use std::time::Duration;
 
 use toml::Spanned;
 
 use crate::raw::{RawPool, RawPools};
 use crate::source::Source;
-use crate::{BackendSpec, ConfigError, PolicyKind, Pool};
+use crate::{BackendSpec, ConfigError, DriverKind, DriverSpec, PolicyKind, Pool};
 
-use super::{backend, value};
+use super::{backend, health, scaler, upstream, value};
 
 /// Hint listing every policy name.
 const POLICY_HINT: &str =
     "use one of: round_robin, weighted, least_conn, peak_ewma, region_affinity";
 
-/// Every pool, in file order.
-pub(super) fn pools(raw: &RawPools, source: &Source<'_>) -> Result<Vec<Pool>, ConfigError> {
+/// Every pool, in file order; scalers name one of `drivers`.
+pub(super) fn pools(
+    raw: &RawPools,
+    drivers: &[DriverSpec],
+    base_dir: &Path,
+    source: &Source<'_>,
+) -> Result<Vec<Pool>, ConfigError> {
     raw.0
         .iter()
-        .map(|(name, table)| pool(name, table.get_ref(), source))
+        .map(|(name, table)| pool(name, table.get_ref(), drivers, base_dir, source))
         .collect()
 }
 
-fn pool(name: &Spanned<String>, raw: &RawPool, source: &Source<'_>) -> Result<Pool, ConfigError> {
+fn pool(
+    name: &Spanned<String>,
+    raw: &RawPool,
+    drivers: &[DriverSpec],
+    base_dir: &Path,
+    source: &Source<'_>,
+) -> Result<Pool, ConfigError> {
     let policy = match &raw.policy {
         Some(policy) => policy_kind(policy, "policy", source)?,
         None => PolicyKind::LeastConn,
@@ -73,16 +86,38 @@ fn pool(name: &Spanned<String>, raw: &RawPool, source: &Source<'_>) -> Result<Po
             )
         })
         .transpose()?;
-    let decay = positive_or(&raw.decay, "decay", Duration::from_secs(10), source)?;
-    let default_rtt = positive_or(
-        &raw.default_rtt,
+    let decay =
+        value::positive_duration_or(raw.decay.as_ref(), "decay", Duration::from_secs(10), source)?;
+    let default_rtt = value::positive_duration_or(
+        raw.default_rtt.as_ref(),
         "default_rtt",
         Duration::from_millis(30),
         source,
     )?;
-    let backends = backend::backends(raw.backends.as_ref(), name, by_region, source)?;
+    let upstream_tls = upstream::tls(raw, source)?;
+    let (scaler, driver) = match &raw.scaler {
+        Some(scaler) => {
+            let (spec, driver) = scaler::scaler(scaler, drivers, base_dir, source)?;
+            if by_region {
+                check_driver_regions(name.get_ref(), driver, &scaler.get_ref().driver, source)?;
+            }
+            (Some(spec), Some(driver))
+        }
+        None => (None, None),
+    };
+    let driver_launches = driver.is_some_and(|driver| driver.kind != DriverKind::Static);
+    let backends = backend::backends(
+        raw.backends.as_ref(),
+        name,
+        by_region,
+        driver_launches,
+        source,
+    )?;
     let fallback = match &raw.fallback {
-        Some(fallback) => fallback_regions(fallback.get_ref(), &backends, source)?,
+        Some(fallback) => {
+            let launched = driver.map_or(&[][..], |driver| driver.kind.regions());
+            fallback_regions(fallback.get_ref(), &backends, launched, source)?
+        }
         None => Vec::new(),
     };
     Ok(Pool {
@@ -97,7 +132,46 @@ fn pool(name: &Spanned<String>, raw: &RawPool, source: &Source<'_>) -> Result<Po
         decay,
         default_rtt,
         backends,
+        tls: upstream_tls.enabled,
+        tls_verify: upstream_tls.verify,
+        sni: upstream_tls.sni,
+        health: raw
+            .health
+            .as_ref()
+            .map(|health| health::health(health, source))
+            .transpose()?,
+        outlier: raw
+            .outlier
+            .as_ref()
+            .map(|outlier| health::outlier(outlier.get_ref(), source))
+            .transpose()?,
+        retry: upstream::retry(raw.retry.as_ref().map(Spanned::get_ref), source)?,
+        timeout: upstream::timeouts(raw.timeout.as_ref().map(Spanned::get_ref), source)?,
+        scaler,
     })
+}
+
+/// A process driver scaling a region_affinity pool must give its instances regions.
+fn check_driver_regions(
+    pool: &str,
+    driver: &DriverSpec,
+    named_at: &Spanned<String>,
+    source: &Source<'_>,
+) -> Result<(), ConfigError> {
+    if matches!(driver.kind, DriverKind::Process { .. }) && driver.kind.regions().is_empty() {
+        return Err(source.error(
+            named_at.span(),
+            format!(
+                "pool \"{pool}\" uses region_affinity, but driver \"{}\" launches instances without a region",
+                driver.name
+            ),
+            format!(
+                "add regions = [\"eu-west\", \"us-east\"] to [driver.{}]; new instances take them in turn",
+                driver.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn policy_kind(
@@ -170,30 +244,19 @@ fn header_name(value: &Spanned<String>, source: &Source<'_>) -> Result<String, C
     Ok(name.to_ascii_lowercase())
 }
 
-fn positive_or(
-    value: &Option<Spanned<String>>,
-    key: &str,
-    default: Duration,
-    source: &Source<'_>,
-) -> Result<Duration, ConfigError> {
-    match value {
-        Some(value) => {
-            value::positive_duration(value, key, "use a positive duration, like \"10s\"", source)
-        }
-        None => Ok(default),
-    }
-}
-
-/// Fallback regions, each one a region of some backend of the pool, none twice.
+/// Fallback regions, each one a region of some backend of the pool or one its driver
+/// launches instances in (`launched`), none twice.
 fn fallback_regions(
     raw: &[Spanned<String>],
     backends: &[BackendSpec],
+    launched: &[String],
     source: &Source<'_>,
 ) -> Result<Vec<String>, ConfigError> {
     let mut regions: Vec<&str> = Vec::new();
     for region in backends
         .iter()
         .filter_map(|backend| backend.region.as_deref())
+        .chain(launched.iter().map(String::as_str))
     {
         if !regions.contains(&region) {
             regions.push(region);

@@ -1,4 +1,4 @@
-//! `[server]`: worker threads, shutdown grace period and log format.
+//! `[server]`: worker threads, shutdown grace period, log format and access log.
 
 use crate::raw::RawServer;
 use crate::source::Source;
@@ -32,6 +32,9 @@ pub(super) fn server(raw: Option<&RawServer>, source: &Source<'_>) -> Result<Ser
                 "use \"text\" or \"json\"",
             )
         })?;
+    }
+    if let Some(access_log) = raw.access_log {
+        server.access_log = access_log;
     }
     Ok(server)
 }
