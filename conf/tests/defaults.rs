@@ -330,3 +330,12 @@ pools:
     no region: 1"
     );
 }
+
+#[test]
+fn listeners_on_port_zero_never_clash() {
+    let text = "[[listener]]\nname = \"a\"\naddress = \"127.0.0.1:0\"\n\
+                [[listener]]\nname = \"b\"\naddress = \"127.0.0.1:0\"\n\
+                [pool.p]\nbackends = [\"127.0.0.1:9001\"]\n";
+    let config = parse(text, "t.toml").unwrap();
+    assert_eq!(config.listeners.len(), 2);
+}

@@ -295,8 +295,13 @@ impl ProxyHttp for Gateway {
         {
             e.set_retry(false);
         } else {
-            // A kept-alive connection the backend had closed: retry once on a new one.
+            // The connection broke before an answer: retry a kept-alive connection
+            // the backend may have closed, on another backend when there is one
+            // (a backend that just died breaks all of its connections at once).
             e.retry.decide_reuse(client_reused);
+            if e.retry() {
+                ctx.leave_backend();
+            }
         }
         e
     }

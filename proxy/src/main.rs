@@ -126,8 +126,9 @@ fn run(path: &std::path::Path) -> Result<(), StartError> {
     proxy.run(|listeners| {
         for listener in listeners {
             println!(
-                "tidegate: listener {} on http://{}",
+                "tidegate: listener {} on {}://{}",
                 listener.name(),
+                listener.scheme(),
                 listener.address()
             );
         }

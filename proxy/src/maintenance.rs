@@ -2,10 +2,12 @@
 //!
 //! One supervisor task runs on the control runtime. Every [`SWEEP_EVERY`] it
 //! sweeps the data plane (ejections, drains, panic mode) and makes sure each pool
-//! with a `health` check has a prober: a task that probes all of the pool's
-//! current members at once every `interval`, starting at once so checked
-//! backends take traffic as soon as they pass. A reload that changes a check
-//! replaces its prober.
+//! with a `health` check has a prober: a task that probes the pool's current
+//! members at once, healthy ones every `interval` and failing ones twice as
+//! often (Envoy's `unhealthy_interval`), so a backend that comes back is back
+//! within about `healthy_threshold` half-intervals. [`first_round`] runs before
+//! the proxy announces itself, so checked backends that pass take traffic from
+//! the first request. A reload that changes a check replaces its prober.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,29 +51,47 @@ pub async fn run(plane: Arc<DataPlane>) {
     }
 }
 
-/// Probes every member of `pool` each `interval`, forever.
+/// Probes once every member of every pool that has a check, then sweeps.
+pub async fn first_round(plane: &DataPlane) {
+    let rounds = plane
+        .health_checks()
+        .into_iter()
+        .map(|(pool, check)| async move { probe_round(plane, &pool, &check, true).await });
+    futures::future::join_all(rounds).await;
+    plane.sweep();
+}
+
+/// Probes the members of `pool` forever: failing ones every half interval,
+/// healthy ones every interval.
 async fn prober(plane: Arc<DataPlane>, pool: String, check: HealthCheck) {
-    let mut ticker = tokio::time::interval(check.interval);
+    let mut ticker = tokio::time::interval(check.interval / 2);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut full_round = true;
     loop {
         ticker.tick().await;
-        let members = plane.members(&pool);
-        let probes = members
-            .iter()
-            .map(|m| probe(m.addr(), &check.probe, check.timeout));
-        let results = futures::future::join_all(probes).await;
-        let now = plane.clock().now();
-        for (member, passed) in members.iter().zip(results) {
-            match member.record_probe(passed, check.healthy_threshold, check.unhealthy_threshold) {
-                Some(true) => {
-                    tracing::info!(pool = %pool, backend = %member.addr(), "health check passing")
-                }
-                Some(false) => {
-                    tracing::warn!(pool = %pool, backend = %member.addr(), "health check failing")
-                }
-                None => {}
-            }
-            member.refresh(now);
+        probe_round(&plane, &pool, &check, full_round).await;
+        full_round = !full_round;
+    }
+}
+
+/// Probes the members of `pool`: all of them, or only those failing their checks.
+async fn probe_round(plane: &DataPlane, pool: &str, check: &HealthCheck, all: bool) {
+    let members: Vec<_> = plane
+        .members(pool)
+        .into_iter()
+        .filter(|m| all || !m.active_ok())
+        .collect();
+    let probes = members
+        .iter()
+        .map(|m| probe(m.addr(), &check.probe, check.timeout));
+    let results = futures::future::join_all(probes).await;
+    let now = plane.clock().now();
+    for (member, passed) in members.iter().zip(results) {
+        match member.record_probe(passed, check.healthy_threshold, check.unhealthy_threshold) {
+            Some(true) => tracing::info!(pool, backend = %member.addr(), "health check passing"),
+            Some(false) => tracing::warn!(pool, backend = %member.addr(), "health check failing"),
+            None => {}
         }
+        member.refresh(now);
     }
 }

@@ -195,6 +195,7 @@ impl Proxy {
                 })?;
         }
 
+        control.block_on(maintenance::first_round(&self.plane));
         on_ready(&self.listeners);
         let plane = Arc::clone(&self.plane);
         control.block_on(async move {

@@ -11,9 +11,8 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
@@ -53,6 +52,14 @@ pub struct Process {
     /// Every line it printed on stdout up to readiness.
     pub banner: Vec<String>,
     later: mpsc::Receiver<String>,
+    logs: Arc<Logs>,
+}
+
+/// Lines a process wrote to stderr, with when they arrived.
+#[derive(Debug, Default)]
+struct Logs {
+    lines: Mutex<Vec<(Instant, String)>>,
+    grew: Condvar,
 }
 
 impl Process {
@@ -73,11 +80,11 @@ impl Process {
 
     /// Waits up to `within` for a later stdout line containing `needle`.
     pub fn wait_for_line(&self, needle: &str, within: Duration) -> Option<String> {
-        let deadline = std::time::Instant::now() + within;
+        let deadline = Instant::now() + within;
         if let Some(line) = self.banner.iter().find(|l| l.contains(needle)) {
             return Some(line.clone());
         }
-        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match self.later.recv_timeout(left) {
                 Ok(line) if line.contains(needle) => return Some(line),
                 Ok(_) => {}
@@ -85,6 +92,37 @@ impl Process {
             }
         }
         None
+    }
+
+    /// Waits up to `within` for a stderr line that arrived after `after` and
+    /// contains every one of `needles`; returns when it arrived.
+    pub fn wait_for_log(
+        &self,
+        needles: &[&str],
+        after: Instant,
+        within: Duration,
+    ) -> Option<Instant> {
+        let deadline = Instant::now() + within;
+        let mut lines = self.logs.lines.lock().expect("logs");
+        loop {
+            if let Some((at, _)) = lines
+                .iter()
+                .find(|(at, line)| *at >= after && needles.iter().all(|n| line.contains(n)))
+            {
+                return Some(*at);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            lines = self.logs.grew.wait_timeout(lines, left).expect("logs").0;
+        }
+    }
+
+    /// How many stderr lines so far contain every one of `needles`.
+    pub fn count_logs(&self, needles: &[&str]) -> usize {
+        let lines = self.logs.lines.lock().expect("logs");
+        lines
+            .iter()
+            .filter(|(_, line)| needles.iter().all(|n| line.contains(n)))
+            .count()
     }
 
     /// The first announced address.
@@ -107,10 +145,24 @@ pub fn spawn(args: &[&str], marker: &str, expected: usize) -> Process {
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start tidegate");
     let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let logs = Arc::new(Logs::default());
+    let sink = Arc::clone(&logs);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            eprintln!("{line}");
+            sink.lines
+                .lock()
+                .expect("logs")
+                .push((Instant::now(), line));
+            sink.grew.notify_all();
+        }
+    });
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -126,6 +178,7 @@ pub fn spawn(args: &[&str], marker: &str, expected: usize) -> Process {
         addresses: Vec::new(),
         banner: Vec::new(),
         later,
+        logs,
     };
     while process.addresses.len() < expected {
         let line = rx
@@ -154,11 +207,18 @@ pub fn spawn(args: &[&str], marker: &str, expected: usize) -> Process {
 
 /// Starts `tidegate backend` on a free port.
 pub fn backend(latency_ms: u64, region: Option<&str>) -> Process {
+    backend_with(0, latency_ms, region, &[])
+}
+
+/// Starts `tidegate backend` on `port` (0: a free one) with extra arguments.
+pub fn backend_with(port: u16, latency_ms: u64, region: Option<&str>, extra: &[&str]) -> Process {
     let latency = format!("{latency_ms}ms");
-    let mut args = vec!["backend", "--port", "0", "--latency", &latency];
+    let port = port.to_string();
+    let mut args = vec!["backend", "--port", &port, "--latency", &latency];
     if let Some(region) = region {
         args.extend(["--region", region]);
     }
+    args.extend(extra);
     spawn(&args, "backend listening", 1)
 }
 
@@ -256,6 +316,19 @@ pub async fn load(
     total: usize,
     concurrency: usize,
 ) -> Vec<Result<Answer, String>> {
+    let progress = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    load_counting(addr, path, headers, total, concurrency, progress).await
+}
+
+/// [`load`], counting finished requests in `done` as it goes.
+pub async fn load_counting(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    total: usize,
+    concurrency: usize,
+    done: Arc<std::sync::atomic::AtomicUsize>,
+) -> Vec<Result<Answer, String>> {
     let client = client();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let headers: Arc<Vec<(String, String)>> = Arc::new(
@@ -270,6 +343,7 @@ pub async fn load(
         let next = Arc::clone(&next);
         let headers = Arc::clone(&headers);
         let path = path.to_string();
+        let done = Arc::clone(&done);
         tasks.spawn(async move {
             let headers: Vec<(&str, &str)> = headers
                 .iter()
@@ -278,6 +352,7 @@ pub async fn load(
             let mut answers = Vec::new();
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < total {
                 answers.push(get(&client, addr, &path, &headers).await);
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             answers
         });
@@ -287,6 +362,18 @@ pub async fn load(
         all.extend(done.expect("load task"));
     }
     all
+}
+
+/// The answers that are not `200`, with what they were.
+pub fn failures(answers: &[Result<Answer, String>]) -> Vec<String> {
+    answers
+        .iter()
+        .filter_map(|a| match a {
+            Ok(a) if a.status == StatusCode::OK => None,
+            Ok(a) => Some(format!("{} {}", a.status, a.body.trim())),
+            Err(e) => Some(e.clone()),
+        })
+        .collect()
 }
 
 /// How many answers came from the backend on `port` (its body names the port).

@@ -42,7 +42,8 @@ pub(super) fn listeners(
             ));
         }
         let address = value::address(entry.address.get_ref(), entry.address.span(), source)?;
-        if let Some(first) = by_address.get(&address) {
+        // Port 0 asks the system for a free port, so two such listeners never clash.
+        if let Some(first) = by_address.get(&address).filter(|_| address.port() != 0) {
             return Err(source.error(
                 entry.address.span(),
                 format!("address {address} is already used by listener \"{first}\""),
