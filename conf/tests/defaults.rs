@@ -339,3 +339,11 @@ fn listeners_on_port_zero_never_clash() {
     let config = parse(text, "t.toml").unwrap();
     assert_eq!(config.listeners.len(), 2);
 }
+
+#[test]
+fn an_admin_api_on_port_zero_never_clashes_with_a_listener() {
+    let text = "[admin]\naddress = \"127.0.0.1:0\"\n\
+                [[listener]]\naddress = \"127.0.0.1:0\"\n\
+                [pool.p]\nbackends = [\"127.0.0.1:9001\"]\n";
+    assert!(parse(text, "t.toml").is_ok());
+}

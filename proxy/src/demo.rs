@@ -8,6 +8,8 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use metrics_exporter_prometheus::PrometheusHandle;
+
 use crate::backend_server::{self, BackendOptions};
 use crate::server::{BoundListener, Proxy};
 use crate::StartError;
@@ -17,6 +19,9 @@ const DEMO_CONFIG: &str = r#"# Tidegate demo: one listener in eu-west, four back
 [server]
 threads = 1
 grace_period = "5s"
+
+[admin]
+address = "{admin}"           # admin API, /metrics
 
 [[listener]]
 name = "demo"
@@ -45,9 +50,12 @@ const BACKENDS: [(&str, Duration); 4] = [
     ("us-east", Duration::from_millis(5)),
 ];
 
-/// The demo's configuration text for a listen address and backend ports.
-pub fn config_text(listen: SocketAddr, ports: &[u16]) -> String {
-    let mut text = DEMO_CONFIG.replace("{listen}", &listen.to_string());
+/// The demo's configuration text for a listen address, an admin address and
+/// backend ports.
+pub fn config_text(listen: SocketAddr, admin: SocketAddr, ports: &[u16]) -> String {
+    let mut text = DEMO_CONFIG
+        .replace("{listen}", &listen.to_string())
+        .replace("{admin}", &admin.to_string());
     for (i, port) in ports.iter().enumerate() {
         text = text.replace(&format!("{{port.{i}}}"), &port.to_string());
     }
@@ -55,7 +63,11 @@ pub fn config_text(listen: SocketAddr, ports: &[u16]) -> String {
 }
 
 /// Starts the backends and serves the demo until SIGTERM or SIGINT.
-pub fn run(listen: SocketAddr) -> Result<(), StartError> {
+pub fn run(
+    listen: SocketAddr,
+    admin: SocketAddr,
+    metrics: Option<PrometheusHandle>,
+) -> Result<(), StartError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -74,7 +86,7 @@ pub fn run(listen: SocketAddr) -> Result<(), StartError> {
         .iter()
         .filter_map(|l| l.local_addr().ok().map(|a| a.port()))
         .collect();
-    let config = tidegate_conf::parse(&config_text(listen, &ports), "<demo>")?;
+    let config = tidegate_conf::parse(&config_text(listen, admin, &ports), "<demo>")?;
 
     std::thread::Builder::new()
         .name("tidegate-demo-backends".into())
@@ -103,14 +115,15 @@ pub fn run(listen: SocketAddr) -> Result<(), StartError> {
             source,
         })?;
 
-    let proxy = Proxy::bind(&config)?;
-    proxy.run(|listeners| print_banner(listeners, &ports))
+    let proxy = Proxy::bind(&config, None, metrics)?;
+    proxy.run(|listeners, admin| print_banner(listeners, admin, &ports))
 }
 
-fn print_banner(listeners: &[BoundListener], ports: &[u16]) {
+fn print_banner(listeners: &[BoundListener], admin: Option<SocketAddr>, ports: &[u16]) {
     let Some(url) = listeners.first().map(|l| format!("http://{}", l.address())) else {
         return;
     };
+    let admin_url = admin.map_or_else(|| "(disabled)".to_string(), |a| format!("http://{a}"));
     let backend = |i: usize| {
         let (_, latency) = BACKENDS[i];
         format!(
@@ -123,6 +136,7 @@ fn print_banner(listeners: &[BoundListener], ports: &[u16]) {
         "Tidegate demo is running.
 
   proxy      {url}   (listener region eu-west)
+  admin      {admin_url}   (GET /api/v1/pools, /metrics)
   pool demo  region_affinity, peak_ewma inside each region
     eu-west  {} and {}  <- ten times slower
     us-east  {} and {}
@@ -134,6 +148,8 @@ Try:
       the region header picks us-east
   for i in $(seq 100); do curl -s {url}/; done | sort | uniq -c
       peak_ewma sends most eu-west requests to the fast backend, not the slow one
+  curl {admin_url}/api/v1/pools/demo
+      each backend's state, in-flight requests, EWMA and latency
   tidegate demo --print-config
       the TOML this demo runs
 
@@ -153,6 +169,7 @@ mod tests {
     fn the_demo_configuration_is_valid() {
         let text = config_text(
             SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 9901)),
             &[9001, 9002, 9003, 9004],
         );
         let config = tidegate_conf::parse(&text, "<demo>").unwrap();

@@ -48,22 +48,26 @@ pub struct Gateway {
     region: Option<Arc<str>>,
     scheme: HeaderValue,
     clock: Clock,
+    access_log: bool,
 }
 
 impl Gateway {
     /// Proxy logic for a listener with an optional default region; `tls` says
-    /// whether the listener terminates TLS (for `X-Forwarded-Proto`).
+    /// whether the listener terminates TLS (for `X-Forwarded-Proto`), and
+    /// `access_log` whether each request is logged.
     pub fn new(
         routing: Arc<ArcSwap<Routing>>,
         region: Option<&str>,
         tls: bool,
         clock: Clock,
+        access_log: bool,
     ) -> Self {
         Self {
             routing,
             region: region.map(Arc::from),
             scheme: HeaderValue::from_static(if tls { "https" } else { "http" }),
             clock,
+            access_log,
         }
     }
 }
@@ -79,6 +83,7 @@ pub struct RequestCtx {
     tried: Vec<Arc<Backend>>,
     retries: u32,
     retry_token: Option<RetryToken>,
+    started: Nanos,
     sent_at: Nanos,
     answered: bool,
     no_backend: bool,
@@ -127,6 +132,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        ctx.started = self.clock.now();
         let pool = {
             let routing = self.routing.load();
             let req = session.req_header();
@@ -255,6 +261,39 @@ impl ProxyHttp for Gateway {
             return Err(e);
         }
         Ok(())
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        let status = session
+            .as_ref()
+            .response_written()
+            .map_or(0, |r| r.status.as_u16());
+        let duration = self.clock.now().saturating_sub(ctx.started);
+        if let Some(pool) = &ctx.pool {
+            let answered = ctx.member.as_ref().filter(|_| ctx.answered);
+            if let Some(member) = answered {
+                member.record_request(status, duration);
+            }
+            pool.state()
+                .record_request(status, duration, answered.is_some());
+        }
+        if self.access_log {
+            let req = session.req_header();
+            tracing::info!(
+                target: "tidegate::access",
+                client = %session.client_addr().map(ToString::to_string).unwrap_or_default(),
+                method = %req.method,
+                host = request_host(req).unwrap_or(""),
+                path = %req.uri.path(),
+                status,
+                pool = ctx.pool.as_ref().map_or("", |p| p.name()),
+                backend = %ctx.member.as_ref().map(|m| m.addr().to_string()).unwrap_or_default(),
+                retries = ctx.retries,
+                duration_ms = duration as f64 / 1e6,
+                error = %e.map(|e| e.etype().as_str()).unwrap_or(""),
+                "request"
+            );
+        }
     }
 
     fn fail_to_connect(

@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod backend_server;
 pub mod clock;
 pub mod demo;
@@ -18,14 +19,17 @@ pub mod error;
 pub mod gateway;
 pub mod maintenance;
 pub mod member;
+pub mod metrics;
 pub mod outlier;
 pub mod plane;
 pub mod pool;
 pub mod probe;
+pub mod reload;
 pub mod respond;
 pub mod router;
 pub mod routing;
 pub mod server;
+pub mod stats;
 pub mod tls;
 
 pub use error::StartError;

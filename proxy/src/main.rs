@@ -29,6 +29,9 @@ enum Command {
         /// The TOML configuration file.
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
+        /// Reload the file whenever it changes.
+        #[arg(long)]
+        watch: bool,
     },
     /// Validate FILE and print a summary; exits 1 when it is invalid.
     Check {
@@ -41,6 +44,9 @@ enum Command {
         /// Where the demo proxy listens.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Where the demo's admin API listens.
+        #[arg(long, default_value = "127.0.0.1:9901")]
+        admin: SocketAddr,
         /// Print the demo's configuration and exit.
         #[arg(long)]
         print_config: bool,
@@ -74,21 +80,22 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { config } => run(&config),
+        Command::Run { config, watch } => run(&config, watch),
         Command::Check { config } => return check(&config),
         Command::Demo {
             listen,
+            admin,
             print_config,
         } => {
             if print_config {
                 println!(
                     "{}",
-                    tidegate::demo::config_text(listen, &[9001, 9002, 9003, 9004])
+                    tidegate::demo::config_text(listen, admin, &[9001, 9002, 9003, 9004])
                 );
                 return ExitCode::SUCCESS;
             }
             init_logs(LogFormat::Text);
-            tidegate::demo::run(listen)
+            tidegate::demo::run(listen, admin, install_metrics())
         }
         Command::Backend {
             port,
@@ -119,11 +126,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(path: &std::path::Path) -> Result<(), StartError> {
+fn run(path: &std::path::Path, watch: bool) -> Result<(), StartError> {
     let config = tidegate_conf::load(path)?;
     init_logs(config.server.log_format);
-    let proxy = Proxy::bind(&config)?;
-    proxy.run(|listeners| {
+    let proxy =
+        Proxy::bind(&config, Some(path.to_path_buf()), install_metrics())?.watch_config(watch);
+    proxy.run(|listeners, admin| {
         for listener in listeners {
             println!(
                 "tidegate: listener {} on {}://{}",
@@ -132,8 +140,22 @@ fn run(path: &std::path::Path) -> Result<(), StartError> {
                 listener.address()
             );
         }
+        if let Some(admin) = admin {
+            println!("tidegate: admin on http://{admin}");
+        }
         tracing::info!(pools = config.pools.len(), "serving");
     })
+}
+
+/// Installs the Prometheus recorder; without it `/metrics` answers 503.
+fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    match tidegate::metrics::install() {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics are unavailable");
+            None
+        }
+    }
 }
 
 fn check(path: &std::path::Path) -> ExitCode {

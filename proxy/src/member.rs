@@ -12,7 +12,10 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use metrics::Counter;
 use tidegate_balancer::{Backend, Nanos};
+
+use crate::stats::{LatencyHistogram, RequestMeter};
 
 /// Where a member came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,11 +67,17 @@ pub struct Member {
     consecutive_failures: AtomicU32,
     /// When draining started (0 = not draining).
     draining_since: AtomicU64,
+    latency: LatencyHistogram,
+    meter: RequestMeter,
+    /// `tidegate_requests_total` by status class 1xx to 5xx.
+    requests: [Counter; 5],
 }
 
 impl Member {
-    /// A member; with `checked` it takes no traffic before its first passing probe.
-    pub fn new(backend: Arc<Backend>, origin: Origin, checked: bool) -> Self {
+    /// A member of `pool`; with `checked` it takes no traffic before its first
+    /// passing probe.
+    pub fn new(pool: &str, backend: Arc<Backend>, origin: Origin, checked: bool) -> Self {
+        let requests = crate::metrics::status_counters(pool, &backend.addr().to_string());
         let member = Self {
             backend,
             origin,
@@ -81,6 +90,9 @@ impl Member {
             times_ejected: AtomicU32::new(0),
             consecutive_failures: AtomicU32::new(0),
             draining_since: AtomicU64::new(0),
+            latency: LatencyHistogram::default(),
+            meter: RequestMeter::default(),
+            requests,
         };
         member.backend.set_healthy(!checked);
         member
@@ -99,6 +111,28 @@ impl Member {
     /// Where the member came from.
     pub fn origin(&self) -> Origin {
         self.origin
+    }
+
+    /// Counts a finished request with its status and duration.
+    pub fn record_request(&self, status: u16, duration: Nanos) {
+        self.latency.record(duration);
+        self.meter.count();
+        crate::metrics::count_status(&self.requests, status);
+    }
+
+    /// Latencies of the requests it served.
+    pub fn latency(&self) -> &LatencyHistogram {
+        &self.latency
+    }
+
+    /// Requests it served, and their rate.
+    pub fn meter(&self) -> &RequestMeter {
+        &self.meter
+    }
+
+    /// Whether it is waiting for its first passing health check.
+    pub fn is_pending(&self) -> bool {
+        !self.verified.load(Ordering::Relaxed)
     }
 
     /// The active checks' verdict.
@@ -253,7 +287,7 @@ mod tests {
             EwmaConfig::default(),
             0,
         );
-        Member::new(Arc::new(backend), Origin::Config, checked)
+        Member::new("p", Arc::new(backend), Origin::Config, checked)
     }
 
     #[test]

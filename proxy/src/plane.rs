@@ -97,7 +97,7 @@ impl DataPlane {
                     settings: Arc::new(PoolSettings::from_config(spec)),
                     spec: spec.clone(),
                     members,
-                    state: Arc::default(),
+                    state: Arc::new(PoolState::new(&spec.name)),
                 }
             })
             .collect();
@@ -145,7 +145,7 @@ impl DataPlane {
                 Some(entry) => (entry.state, entry.members),
                 None => {
                     report.pools_added.push(spec.name.clone());
-                    (Arc::default(), Vec::new())
+                    (Arc::new(PoolState::new(&spec.name)), Vec::new())
                 }
             };
             let mut kept = Vec::with_capacity(spec.backends.len());
@@ -355,6 +355,7 @@ fn new_member(
         joined_at,
     );
     Arc::new(Member::new(
+        &spec.name,
         Arc::new(backend),
         origin,
         spec.health.is_some(),

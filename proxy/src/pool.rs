@@ -13,25 +13,66 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderName;
-use tidegate_balancer::{Policy, Selector};
+use metrics::{Counter, Histogram};
+use tidegate_balancer::{Nanos, Policy, Selector};
 use tidegate_conf::{Outlier, PolicyKind};
 
 use crate::clock::nanos;
 use crate::member::Member;
+use crate::stats::{LatencyHistogram, RequestMeter};
 
 /// Retries a pool may always have in flight, whatever its budget says.
 const MIN_CONCURRENT_RETRIES: u32 = 3;
 
 /// Counters of one pool that carry over from snapshot to snapshot.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PoolState {
     in_flight: AtomicU32,
     retries: AtomicU32,
     ejected: AtomicU32,
     panic: AtomicBool,
+    latency: LatencyHistogram,
+    meter: RequestMeter,
+    duration: Histogram,
+    /// `tidegate_requests_total` of requests no backend answered.
+    unanswered: [Counter; 5],
 }
 
 impl PoolState {
+    /// The counters of pool `name`, with its metric handles.
+    pub fn new(name: &str) -> Self {
+        Self {
+            in_flight: AtomicU32::new(0),
+            retries: AtomicU32::new(0),
+            ejected: AtomicU32::new(0),
+            panic: AtomicBool::new(false),
+            latency: LatencyHistogram::default(),
+            meter: RequestMeter::default(),
+            duration: crate::metrics::duration_histogram(name),
+            unanswered: crate::metrics::status_counters(name, "none"),
+        }
+    }
+
+    /// Counts a finished request of the pool; `answered` when a backend answered it.
+    pub fn record_request(&self, status: u16, duration: Nanos, answered: bool) {
+        self.latency.record(duration);
+        self.meter.count();
+        self.duration.record(duration as f64 / 1e9);
+        if !answered {
+            crate::metrics::count_status(&self.unanswered, status);
+        }
+    }
+
+    /// Latencies of the pool's requests.
+    pub fn latency(&self) -> &LatencyHistogram {
+        &self.latency
+    }
+
+    /// The pool's requests, and their rate.
+    pub fn meter(&self) -> &RequestMeter {
+        &self.meter
+    }
+
     /// Requests in flight in the pool.
     pub fn in_flight(&self) -> u32 {
         self.in_flight.load(Ordering::Relaxed)
@@ -324,7 +365,7 @@ mod tests {
             spec,
             Arc::new(PoolSettings::from_config(spec)),
             Vec::new(),
-            Arc::default(),
+            Arc::new(PoolState::new("p")),
         )
     }
 
@@ -353,7 +394,7 @@ mod tests {
 
     #[test]
     fn ejections_stay_under_the_percentage_but_one_is_always_allowed() {
-        let state = PoolState::default();
+        let state = PoolState::new("p");
         assert!(state.try_eject(3, 10), "the first is always allowed");
         assert!(!state.try_eject(3, 10));
         state.ejection_ended();

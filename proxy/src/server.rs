@@ -10,10 +10,12 @@
 //! for requests in flight before returning; a second signal ends it at once.
 
 use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use metrics_exporter_prometheus::PrometheusHandle;
 use pingora::apps::{HttpServerOptions, ServerApp};
 use pingora::listeners::tls::Acceptor;
 use pingora::protocols::l4::socket::SocketAddr as PingoraAddr;
@@ -26,10 +28,12 @@ use tidegate_conf::Config;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
+use crate::admin::{self, AdminContext};
 use crate::clock::Clock;
 use crate::gateway::Gateway;
 use crate::maintenance;
 use crate::plane::DataPlane;
+use crate::reload::Reloader;
 use crate::StartError;
 
 /// How long a client may take to finish the TLS handshake.
@@ -84,13 +88,32 @@ impl BoundListener {
 pub struct Proxy {
     listeners: Vec<BoundListener>,
     plane: Arc<DataPlane>,
+    admin: Option<BoundAdmin>,
+    reloader: Arc<Reloader>,
+    metrics: Option<PrometheusHandle>,
+    watch: bool,
     threads: usize,
     grace_period: Duration,
+    access_log: bool,
+}
+
+/// The bound admin listener.
+#[derive(Debug)]
+struct BoundAdmin {
+    socket: StdListener,
+    address: SocketAddr,
+    token: Option<String>,
 }
 
 impl Proxy {
-    /// Binds every listener of `config`; nothing is served until [`Proxy::run`].
-    pub fn bind(config: &Config) -> Result<Self, StartError> {
+    /// Binds every listener of `config` (and the admin API when configured);
+    /// nothing is served until [`Proxy::run`]. `source` is the file reloads read;
+    /// `metrics` renders `/metrics` when a recorder is installed.
+    pub fn bind(
+        config: &Config,
+        source: Option<PathBuf>,
+        metrics: Option<PrometheusHandle>,
+    ) -> Result<Self, StartError> {
         let listeners = config
             .listeners
             .iter()
@@ -115,17 +138,51 @@ impl Proxy {
                 })
             })
             .collect::<Result<Vec<_>, StartError>>()?;
+        let admin = match &config.admin {
+            Some(admin) => {
+                let bind_error = |source| StartError::Bind {
+                    address: admin.address,
+                    source,
+                };
+                let socket = StdListener::bind(admin.address).map_err(bind_error)?;
+                socket.set_nonblocking(true).map_err(bind_error)?;
+                let address = socket.local_addr().map_err(bind_error)?;
+                Some(BoundAdmin {
+                    socket,
+                    address,
+                    token: admin.token.clone(),
+                })
+            }
+            None => None,
+        };
+        let plane = Arc::new(DataPlane::new(config.clone(), Clock::new()));
         Ok(Self {
             listeners,
-            plane: Arc::new(DataPlane::new(config.clone(), Clock::new())),
+            admin,
+            reloader: Arc::new(Reloader::new(source, Arc::clone(&plane))),
+            metrics,
+            watch: false,
+            plane,
             threads: config.server.threads,
             grace_period: config.server.grace_period,
+            access_log: config.server.access_log,
         })
     }
 
     /// The data plane: membership, reloads, the published routing.
     pub fn plane(&self) -> &Arc<DataPlane> {
         &self.plane
+    }
+
+    /// Reloads the configuration file whenever it changes.
+    pub fn watch_config(mut self, watch: bool) -> Self {
+        self.watch = watch;
+        self
+    }
+
+    /// The admin API's real address, when it is enabled.
+    pub fn admin_address(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|a| a.address)
     }
 
     /// The bound listeners, with their real addresses.
@@ -136,8 +193,11 @@ impl Proxy {
     /// Serves until SIGTERM or SIGINT, then drains for up to `grace_period`.
     ///
     /// `on_ready` runs once every worker is accepting and the signal handlers are
-    /// in place; it gets the listeners with their real addresses.
-    pub fn run(self, on_ready: impl FnOnce(&[BoundListener])) -> Result<(), StartError> {
+    /// in place; it gets the listeners and the admin API's address.
+    pub fn run(
+        self,
+        on_ready: impl FnOnce(&[BoundListener], Option<SocketAddr>),
+    ) -> Result<(), StartError> {
         let control = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -164,6 +224,7 @@ impl Proxy {
                 listener.region.as_deref(),
                 listener.tls.is_some(),
                 self.plane.clock(),
+                self.access_log,
             );
             let mut proxy = http_proxy(&conf, gateway);
             let mut options = HttpServerOptions::default();
@@ -196,10 +257,34 @@ impl Proxy {
         }
 
         control.block_on(maintenance::first_round(&self.plane));
-        on_ready(&self.listeners);
+        on_ready(&self.listeners, self.admin.as_ref().map(|a| a.address));
         let plane = Arc::clone(&self.plane);
+        let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+        let admin = self.admin;
+        let admin_context = Arc::new(AdminContext {
+            plane: Arc::clone(&self.plane),
+            reloader: Arc::clone(&self.reloader),
+            metrics: self.metrics,
+            token: admin.as_ref().and_then(|a| a.token.clone()),
+        });
+        let reloader = Arc::clone(&self.reloader);
+        let watch = self.watch;
         control.block_on(async move {
             let housekeeping = tokio::spawn(maintenance::run(plane));
+            if let Some(admin) = admin {
+                match TcpListener::from_std(admin.socket) {
+                    Ok(listener) => {
+                        tokio::spawn(admin::serve(listener, admin_context, async {
+                            let _ = admin_stopped.await;
+                        }));
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot serve the admin API"),
+                }
+            }
+            tokio::spawn(reload_on_sighup(Arc::clone(&reloader)));
+            if watch {
+                tokio::spawn(reloader.watch());
+            }
             signals.recv().await;
             tracing::info!(
                 grace_period = ?self.grace_period,
@@ -219,6 +304,7 @@ impl Proxy {
                 () = signals.recv() => tracing::warn!("second signal; exiting now"),
             }
             housekeeping.abort();
+            let _ = admin_stop.send(());
             Ok(())
         })
     }
@@ -379,6 +465,22 @@ impl Drop for OpenConnection {
         if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.closed.notify_waiters();
         }
+    }
+}
+
+/// Reloads the configuration on every SIGHUP.
+async fn reload_on_sighup(reloader: Arc<Reloader>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGHUP; reload by the admin API instead");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        let reloader = Arc::clone(&reloader);
+        let _ = tokio::task::spawn_blocking(move || reloader.reload()).await;
     }
 }
 

@@ -86,7 +86,11 @@ fn check_reports_an_unreadable_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_serves_both_regions() {
-    let demo = spawn(&["demo", "--listen", "127.0.0.1:0"], "proxy ", 1);
+    let demo = spawn(
+        &["demo", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
+        "proxy ",
+        1,
+    );
     let client = client();
     let home = get(&client, demo.addr(), "/", &[]).await.unwrap();
     assert_eq!(home.status, 200);

@@ -58,7 +58,8 @@ fn secret(token: &Spanned<String>, source: &Source<'_>) -> Result<String, Config
 }
 
 /// The admin API cannot bind where a listener binds: same address, or same port with
-/// either side on the unspecified address (0.0.0.0 or [::]).
+/// either side on the unspecified address (0.0.0.0 or [::]). Port 0 asks the
+/// system for a free port, so it never clashes.
 fn check_not_shared(
     address: SocketAddr,
     span: Range<usize>,
@@ -66,7 +67,7 @@ fn check_not_shared(
     source: &Source<'_>,
 ) -> Result<(), ConfigError> {
     let overlaps = |other: SocketAddr| {
-        other == address
+        address.port() != 0 && other == address
             || (other.port() == address.port()
                 && other.is_ipv4() == address.is_ipv4()
                 && (other.ip().is_unspecified() || address.ip().is_unspecified()))
