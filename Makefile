@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: deps build demo test lint fmt bench
+.PHONY: deps build demo test lint fmt bench api-check
 
 deps:
 	@bash scripts/install-deps.sh
@@ -23,9 +23,15 @@ test: lint
 	$(CARGO) test --workspace
 	@for f in conf/examples/*.toml; do ./target/debug/tidegate check -c $$f >/dev/null || exit 1; done
 	@echo "all example configurations pass tidegate check"
+	TIDEGATE_BIN=target/debug/tidegate bash scripts/api-check.sh
 
 fmt:
 	$(CARGO) fmt --all
 
 bench: deps
 	$(CARGO) bench -p tidegate-balancer --bench pick
+
+# The admin API against its OpenAPI document, with schemathesis (about 30 s).
+api-check: deps
+	$(CARGO) build -p tidegate
+	TIDEGATE_BIN=target/debug/tidegate bash scripts/api-check.sh

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Tidegate needs on a Debian machine that
-# already has a Rust toolchain: cmake (Pingora's zlib-ng build) and curl.
+# already has a Rust toolchain: cmake (Pingora's zlib-ng build), curl, promtool
+# (the admin API tests check /metrics with it), Python's venv (make api-check) and
+# Mesa's software Vulkan driver (the forecasting kernels run on it in the tests).
 # Runs apt-get only for what is missing; needs root or sudo for that.
 set -euo pipefail
 
@@ -8,6 +10,9 @@ missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
+python3 -c "import ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

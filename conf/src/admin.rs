@@ -3,12 +3,15 @@
 
 use std::net::SocketAddr;
 
+use serde::Serialize;
+
 /// `[admin]`: the admin API, `/metrics` and the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Admin {
     /// The socket address to bind; default `127.0.0.1:9901`.
     pub address: SocketAddr,
     /// The bearer token requests must carry, after `${ENV}` interpolation; required off loopback.
+    #[serde(serialize_with = "crate::serialize::redacted")]
     pub token: Option<String>,
 }
 

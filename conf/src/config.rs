@@ -5,10 +5,12 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::{Admin, DriverSpec, Forecast, ListenerTls, Pool, Route, Simulate};
 
 /// A complete, validated configuration.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Config {
     /// Process-wide settings from `[server]`.
     pub server: Server,
@@ -41,11 +43,12 @@ impl Config {
 }
 
 /// `[server]`: process-wide settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Server {
     /// Worker threads; at least 1.
     pub threads: usize,
     /// How long shutdown waits for in-flight requests to drain.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub grace_period: Duration,
     /// How log lines are written.
     pub log_format: LogFormat,
@@ -65,7 +68,8 @@ impl Default for Server {
 }
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     /// Human-readable lines (`"text"`).
     #[default]
@@ -95,7 +99,7 @@ impl fmt::Display for LogFormat {
 }
 
 /// A `[[listener]]`: an address the proxy accepts requests on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Listener {
     /// The given name, or `listener-N` for the N-th listener (1-based).
     pub name: String,

@@ -5,17 +5,21 @@ use std::fmt;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use serde::Serialize;
+
 /// A `[driver.NAME]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DriverSpec {
     /// The NAME of `[driver.NAME]`.
     pub name: String,
     /// What the driver does, from its `kind` key.
+    #[serde(flatten)]
     pub kind: DriverKind,
 }
 
 /// How a driver provides instances.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DriverKind {
     /// The pool's configured backends are the instances.
     Static,
@@ -39,6 +43,7 @@ pub enum DriverKind {
         /// The argv that removes named instances.
         remove: Vec<String>,
         /// How long one script may run; default 30 s.
+        #[serde(serialize_with = "crate::serialize::duration")]
         timeout: Duration,
     },
     /// Calls a webhook.
@@ -46,8 +51,10 @@ pub enum DriverKind {
         /// The endpoint; http:// or https://.
         url: String,
         /// The bearer token sent with each call, if any.
+        #[serde(serialize_with = "crate::serialize::redacted")]
         token: Option<String>,
         /// How long one call may take; default 5 s.
+        #[serde(serialize_with = "crate::serialize::duration")]
         timeout: Duration,
     },
 }

@@ -2,15 +2,18 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 /// `[forecast]`: settings of the forecasting engine shared by all pools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Forecast {
     /// Which device fits the models; default `auto`.
     pub device: ForecastDevice,
 }
 
 /// The device the forecasting grid search runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ForecastDevice {
     /// A hardware GPU adapter when there is one, else the CPU (`"auto"`).
     #[default]

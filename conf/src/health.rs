@@ -3,14 +3,18 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
+
 /// A pool's `health`: an active probe of every backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthCheck {
     /// What a probe does.
     pub probe: HealthProbe,
     /// Time between probes of one backend; default 2 s.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub interval: Duration,
     /// How long a probe may take before it counts as failed; default 500 ms, less than `interval`.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub timeout: Duration,
     /// Consecutive passing probes that make an unhealthy backend healthy; default 2.
     pub healthy_threshold: u32,
@@ -30,7 +34,8 @@ impl HealthCheck {
 }
 
 /// What one health probe does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HealthProbe {
     /// `GET path`; a 2xx response passes.
     Http {
@@ -42,11 +47,12 @@ pub enum HealthProbe {
 }
 
 /// A pool's `outlier`: passive ejection of backends that keep failing requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Outlier {
     /// Consecutive failed requests that eject a backend; at least 1, default 5.
     pub consecutive_failures: u32,
     /// The first ejection's length; default 30 s.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub base_ejection: Duration,
     /// The largest share of the pool's backends ejected at once, 0..=100; default 50.
     pub max_ejection_percent: u32,

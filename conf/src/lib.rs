@@ -24,6 +24,7 @@ mod pool;
 mod raw;
 mod route;
 mod scaler;
+mod serialize;
 mod simulate;
 mod source;
 mod summary;

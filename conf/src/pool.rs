@@ -5,10 +5,12 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::{HealthCheck, Outlier, Retry, ScalerSpec, Timeouts};
 
 /// A `[pool.NAME]`: backends and how to balance requests among them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pool {
     /// The NAME of `[pool.NAME]`.
     pub name: String,
@@ -25,10 +27,13 @@ pub struct Pool {
     /// Requests admitted to the pool at once before it answers 503.
     pub max_in_flight: u32,
     /// Ramp-up time of a new backend, if any.
+    #[serde(serialize_with = "crate::serialize::optional_duration")]
     pub slow_start: Option<Duration>,
     /// How fast faster latency samples decay into the peak-EWMA.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub decay: Duration,
     /// The peak-EWMA a new backend starts with.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub default_rtt: Duration,
     /// The backends, in file order; at least one unless a scaler's driver provides them.
     pub backends: Vec<BackendSpec>,
@@ -51,7 +56,8 @@ pub struct Pool {
 }
 
 /// A balancing policy, named in the file in snake_case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PolicyKind {
     /// In turn over healthy backends.
     RoundRobin,
@@ -99,7 +105,7 @@ impl fmt::Display for PolicyKind {
 }
 
 /// One backend of a pool.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BackendSpec {
     /// Where the backend listens.
     pub address: SocketAddr,

@@ -3,10 +3,13 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 /// A `[[route]]`: requests for `host` under `path_prefix` go to `pool`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Route {
     /// The host to match; `None` matches any host.
+    #[serde(serialize_with = "crate::serialize::optional_display")]
     pub host: Option<HostMatch>,
     /// The path prefix to match; starts with '/', default "/".
     pub path_prefix: String,

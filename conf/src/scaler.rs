@@ -5,8 +5,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::Serialize;
+
 /// `[pool.NAME.scaler]`: how the pool grows and shrinks.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScalerSpec {
     /// The NAME of the `[driver.NAME]` that launches and removes instances.
     pub driver: String,
@@ -17,16 +19,21 @@ pub struct ScalerSpec {
     /// In-flight requests per ready instance the reactive policy aims for; default 8.
     pub target_in_flight: f64,
     /// Time between control-loop ticks; default 1 s.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub tick: Duration,
     /// The window in-flight is averaged over for normal decisions; default 60 s.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub stable_window: Duration,
     /// The short window that can trigger panic mode; default 6 s, at most `stable_window`.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub panic_window: Duration,
     /// Panic when the panic window asks for this many times the ready instances; default 2, above 1.
     pub panic_threshold: f64,
     /// Scale down only to the highest recommendation over this window; default 5 min.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub scale_down_delay: Duration,
     /// Launch-to-ready time the predictive policy looks ahead by; default 30 s.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub lead_time: Duration,
     /// Desired never exceeds ceil(ready x this) in one tick; default 2, at least 1.
     pub max_scale_up_rate: f64,
@@ -62,17 +69,20 @@ impl ScalerSpec {
 }
 
 /// `predictive`: forecast demand with Holt-Winters and provision ahead of it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Predictive {
     /// Whether the predictive recommendation is used; default true.
     pub enabled: bool,
     /// Seasonal periods: one, or two with the second a multiple of the first; default 1 d and 7 d.
+    #[serde(serialize_with = "crate::serialize::durations")]
     pub seasons: Vec<Duration>,
     /// How much history the model is fitted on; at least twice the longest season, default 14 d.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub history: Duration,
     /// The forecast quantile provisioned for, in [0.5, 1); default 0.9.
     pub quantile: f64,
     /// Time between refits of the model's parameters; default 10 min.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub refit_every: Duration,
     /// Whether the trend is damped; default false.
     pub damped: bool,
@@ -93,7 +103,7 @@ impl Default for Predictive {
 }
 
 /// `cost`: the price of an instance and an optional hourly budget.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Cost {
     /// Price of one instance for one hour; at least 0.
     pub per_instance_hour: f64,
@@ -102,7 +112,7 @@ pub struct Cost {
 }
 
 /// One `schedule` entry: bounds that replace the scaler's while `cron` matches.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScheduleEntry {
     /// A 5-field cron expression matching every minute the override is in force.
     pub cron: String,

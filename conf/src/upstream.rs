@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
+
 /// A pool's `retry`: retries on another backend after a connect failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Retry {
     /// Retries after the first try; 0 disables retries. Default 2.
     pub attempts: u32,
@@ -22,13 +24,16 @@ impl Default for Retry {
 }
 
 /// A pool's `timeout`: limits on upstream connections, all greater than zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Timeouts {
     /// Time to establish a connection to a backend; default 1 s.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub connect: Duration,
     /// Time to wait for the backend's response; default 60 s.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub read: Duration,
     /// How long an idle upstream keep-alive connection is kept; default 60 s.
+    #[serde(serialize_with = "crate::serialize::duration")]
     pub idle: Duration,
 }
 

@@ -40,6 +40,35 @@ backends = [
   { address = "127.0.0.1:{port.2}", region = "us-east" },
   { address = "127.0.0.1:{port.3}", region = "us-east" },
 ]
+
+# /agents goes to a pool the autoscaler grows and shrinks with real processes.
+[[route]]
+path_prefix = "/agents"
+pool = "agents"
+
+[[route]]
+path_prefix = "/"
+pool = "demo"
+
+[pool.agents]
+policy = "region_affinity"
+within = "least_conn"
+fallback = ["eu-west", "us-east"]
+
+[pool.agents.scaler]
+driver = "local"
+min = 2
+max = 8
+target_in_flight = 4          # each instance should hold about 4 requests at once
+stable_window = "20s"
+panic_window = "4s"
+scale_down_delay = "30s"      # shrink only after load has stayed low this long
+
+[driver.local]
+kind = "process"
+command = ["tidegate", "backend", "--port", "{port}", "--region", "{region}", "--latency", "50ms", "--jitter", "10ms"]
+ports = "{ports}"
+regions = ["eu-west", "us-east"]
 "#;
 
 /// The built-in backends: region and latency of each.
@@ -50,12 +79,16 @@ const BACKENDS: [(&str, Duration); 4] = [
     ("us-east", Duration::from_millis(5)),
 ];
 
+/// Ports the demo's autoscaled backends listen on.
+const SCALED_PORTS: &str = "19100-19199";
+
 /// The demo's configuration text for a listen address, an admin address and
 /// backend ports.
 pub fn config_text(listen: SocketAddr, admin: SocketAddr, ports: &[u16]) -> String {
     let mut text = DEMO_CONFIG
         .replace("{listen}", &listen.to_string())
-        .replace("{admin}", &admin.to_string());
+        .replace("{admin}", &admin.to_string())
+        .replace("{ports}", SCALED_PORTS);
     for (i, port) in ports.iter().enumerate() {
         text = text.replace(&format!("{{port.{i}}}"), &port.to_string());
     }
@@ -137,7 +170,8 @@ fn print_banner(listeners: &[BoundListener], admin: Option<SocketAddr>, ports: &
 
   proxy      {url}   (listener region eu-west)
   admin      {admin_url}   (GET /api/v1/pools, /metrics)
-  pool demo  region_affinity, peak_ewma inside each region
+  pool demo    region_affinity, peak_ewma inside each region (routes /)
+  pool agents  autoscaled by the process driver, 2 to 8 instances (routes /agents)
     eu-west  {} and {}  <- ten times slower
     us-east  {} and {}
 
@@ -150,6 +184,12 @@ Try:
       peak_ewma sends most eu-west requests to the fast backend, not the slow one
   curl {admin_url}/api/v1/pools/demo
       each backend's state, in-flight requests, EWMA and latency
+
+Watch it scale (pool agents: 2 to 8 processes of `tidegate backend`, 50 ms each):
+  for c in $(seq 20); do (for i in $(seq 400); do curl -s -o /dev/null {url}/agents; done &) ; done
+      20 clients keep about 20 requests in flight; at 4 per instance the pool grows
+  watch -n1 'curl -s {admin_url}/api/v1/pools/agents | head -c 600'
+      instances join as pending, then ready; 30 s after the load stops they drain and go
   tidegate demo --print-config
       the TOML this demo runs
 

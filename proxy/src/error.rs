@@ -11,6 +11,9 @@ pub enum StartError {
     /// A listener's TLS certificate could not be loaded.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The autoscaler could not start.
+    #[error(transparent)]
+    Autoscale(#[from] crate::autoscale::AutoscaleError),
     /// A listening socket could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {

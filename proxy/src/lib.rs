@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod autoscale;
 pub mod backend_server;
 pub mod clock;
 pub mod demo;
@@ -29,6 +30,7 @@ pub mod respond;
 pub mod router;
 pub mod routing;
 pub mod server;
+pub mod simulate;
 pub mod stats;
 pub mod tls;
 

@@ -86,12 +86,27 @@ async fn probe_round(plane: &DataPlane, pool: &str, check: &HealthCheck, all: bo
         .map(|m| probe(m.addr(), &check.probe, check.timeout));
     let results = futures::future::join_all(probes).await;
     let now = plane.clock().now();
+    let mut joined = false;
+    let mut flipped = Vec::new();
     for (member, passed) in members.iter().zip(results) {
-        match member.record_probe(passed, check.healthy_threshold, check.unhealthy_threshold) {
-            Some(true) => tracing::info!(pool, backend = %member.addr(), "health check passing"),
-            Some(false) => tracing::warn!(pool, backend = %member.addr(), "health check failing"),
-            None => {}
+        let was_pending = member.is_pending();
+        if let Some(verdict) =
+            member.record_probe(passed, check.healthy_threshold, check.unhealthy_threshold)
+        {
+            flipped.push((member.addr(), verdict));
         }
         member.refresh(now);
+        joined |= was_pending && !member.is_pending();
+    }
+    if joined {
+        plane.republish();
+    }
+    // Logged once the change is published, so whoever reads the line sees it in effect.
+    for (backend, passing) in flipped {
+        if passing {
+            tracing::info!(pool, %backend, "health check passing");
+        } else {
+            tracing::warn!(pool, %backend, "health check failing");
+        }
     }
 }

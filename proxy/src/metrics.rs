@@ -108,7 +108,7 @@ pub fn render(handle: &PrometheusHandle, plane: &DataPlane) -> String {
     for pool in routing.pools() {
         let name = pool.name().to_string();
         let (mut ready, mut pending, mut draining) = (0u32, 0u32, 0u32);
-        for member in pool.members() {
+        for member in plane.members(&name) {
             let backend = member.backend();
             let labels = [
                 ("pool", name.clone()),

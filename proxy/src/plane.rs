@@ -227,7 +227,8 @@ impl DataPlane {
         let member = entry
             .members
             .iter()
-            .find(|m| m.addr() == address)
+            .filter(|m| m.addr() == address)
+            .min_by_key(|m| m.draining_since().is_some())
             .ok_or_else(|| PlaneError::NoSuchBackend {
                 pool: pool.to_string(),
                 address,
@@ -259,8 +260,28 @@ impl DataPlane {
         inner
             .pools
             .iter()
-            .filter_map(|e| Some((e.spec.name.clone(), e.spec.health.clone()?)))
+            .filter_map(|e| Some((e.spec.name.clone(), effective_health(&e.spec)?)))
             .collect()
+    }
+
+    /// Publishes a new snapshot now (a pending member passed its first check).
+    pub fn republish(&self) {
+        let inner = self.lock();
+        self.publish(&inner);
+    }
+
+    /// Removes `address` from `pool` at once, drained or not.
+    pub fn remove_backend(&self, pool: &str, address: SocketAddr) {
+        let mut inner = self.lock();
+        let Ok(entry) = find(&mut inner, pool) else {
+            return;
+        };
+        let before = entry.members.len();
+        entry.members.retain(|m| m.addr() != address);
+        if entry.members.len() != before {
+            tracing::info!(pool, backend = %address, "backend removed");
+            self.publish(&inner);
+        }
     }
 
     /// The members of `pool` (none when there is no such pool).
@@ -321,15 +342,23 @@ fn find<'a>(inner: &'a mut Inner, pool: &str) -> Result<&'a mut PoolEntry, Plane
         .ok_or_else(|| PlaneError::NoSuchPool(pool.to_string()))
 }
 
+/// The routing snapshot; members still waiting for their first passing check
+/// stay out of it, so not even panic mode sends them a request.
 fn build_routing(inner: &Inner) -> Routing {
     let pools = inner
         .pools
         .iter()
         .map(|e| {
+            let serving = e
+                .members
+                .iter()
+                .filter(|m| !m.is_pending())
+                .cloned()
+                .collect();
             Arc::new(Pool::new(
                 &e.spec,
                 Arc::clone(&e.settings),
-                e.members.clone(),
+                serving,
                 Arc::clone(&e.state),
             ))
         })
@@ -358,8 +387,23 @@ fn new_member(
         &spec.name,
         Arc::new(backend),
         origin,
-        spec.health.is_some(),
+        effective_health(spec).is_some(),
     ))
+}
+
+/// The health check a pool runs: its `health` table, or for a pool the
+/// autoscaler grows, a TCP connect every second (a launched process must be
+/// listening before it takes a request).
+pub fn effective_health(spec: &tidegate_conf::Pool) -> Option<HealthCheck> {
+    spec.health.clone().or_else(|| {
+        spec.scaler.as_ref().map(|_| HealthCheck {
+            probe: tidegate_conf::HealthProbe::Tcp,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_millis(500),
+            healthy_threshold: 1,
+            unhealthy_threshold: 3,
+        })
+    })
 }
 
 /// Whether a draining member is done: nothing in flight, or out of time.
@@ -386,7 +430,7 @@ fn set_panic(entry: &PoolEntry) {
     let active = entry
         .members
         .iter()
-        .filter(|m| m.draining_since().is_none());
+        .filter(|m| m.draining_since().is_none() && !m.is_pending());
     let (total, usable) = active.fold((0usize, 0usize), |(t, u), m| {
         (t + 1, u + usize::from(m.backend().is_healthy()))
     });

@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
 use crate::admin::{self, AdminContext};
+use crate::autoscale::Autoscaler;
 use crate::clock::Clock;
 use crate::gateway::Gateway;
 use crate::maintenance;
@@ -269,7 +270,9 @@ impl Proxy {
         });
         let reloader = Arc::clone(&self.reloader);
         let watch = self.watch;
+        let config = self.plane.config();
         control.block_on(async move {
+            let autoscaler = Autoscaler::start(&config, &plane, &shutdown_rx)?;
             let housekeeping = tokio::spawn(maintenance::run(plane));
             if let Some(admin) = admin {
                 match TcpListener::from_std(admin.socket) {
@@ -305,6 +308,7 @@ impl Proxy {
             }
             housekeeping.abort();
             let _ = admin_stop.send(());
+            autoscaler.shutdown().await;
             Ok(())
         })
     }

@@ -6,8 +6,9 @@
 //! [`Recommender`]s, schedules) under the [`Policy`]'s rules into a [`Decision`]. The
 //! async [`PoolLoop`] then reconciles that decision with a [`Driver`] (launch, or drain
 //! through the [`DataPlane`] and remove), records an [`AuditEvent`] and updates
-//! [`Metrics`]. The [`simulate`] module replays a demand trace through the same
-//! controller in virtual time.
+//! [`Metrics`]. The [`predict`] module's [`PredictiveRecommender`] is the predictive
+//! policy (Holt-Winters on `tidegate-gpu`). The [`simulate`] module replays a demand
+//! trace through the same controller in virtual time.
 //!
 //! Time is always a parameter ([`Timestamp`]): nothing here reads the clock except
 //! [`PoolLoop::run`], which derives it from tokio's (pausable) clock.
@@ -23,6 +24,7 @@ mod error;
 mod instance;
 mod metrics;
 mod policy;
+pub mod predict;
 mod recommend;
 mod reconcile;
 mod schedule;
@@ -40,8 +42,11 @@ pub use error::ScalerError;
 pub use instance::{Instance, InstanceId, InstanceState};
 pub use metrics::{Metrics, MetricsSnapshot, PoolCounters};
 pub use policy::{CostModel, Policy};
+pub use predict::{ForecastReport, PredictiveConfig, PredictiveRecommender};
 pub use recommend::{Recommendation, Recommender};
 pub use reconcile::{LoopConfig, LoopParts, PoolHandle, PoolLoop, PoolStatus};
 pub use schedule::{ScheduleBounds, ScheduleRule};
 pub use signals::{BackendSample, Observation, PoolSample, SignalSource, Signals};
+/// The forecasting crate's device choice and forecaster, so the proxy need not import it.
+pub use tidegate_gpu::{Device as ForecastDevice, Forecaster};
 pub use time::Timestamp;

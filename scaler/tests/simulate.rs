@@ -7,7 +7,7 @@ use std::time::Duration;
 use tidegate_scaler::simulate::{
     read_trace, simulate, simulate_all, write_outputs, Progress, SimPolicy, SimulationInput,
 };
-use tidegate_scaler::{CostModel, Policy, Timestamp};
+use tidegate_scaler::{CostModel, ForecastDevice, Policy, PredictiveConfig, Timestamp};
 
 fn input(demand: Vec<f64>, step: Duration, tick: Duration, start: Timestamp) -> SimulationInput {
     SimulationInput {
@@ -27,6 +27,8 @@ fn input(demand: Vec<f64>, step: Duration, tick: Duration, start: Timestamp) -> 
         step,
         start,
         demand,
+        predictive: PredictiveConfig::default(),
+        forecast_device: ForecastDevice::Cpu,
     }
 }
 
@@ -76,6 +78,50 @@ fn on_a_step_the_oracle_serves_everything_and_reactive_does_not() {
         oracle.instance_hours < reactive.instance_hours,
         "the oracle pays less"
     );
+}
+
+/// Three weeks of hourly rows with the same daily shape: steep jumps at fixed hours
+/// (a morning rush, an evening peak) and a 3% day-to-day wobble.
+fn daily_trace() -> Vec<f64> {
+    const SHAPE: [f64; 24] = [
+        100.0, 80.0, 80.0, 80.0, 100.0, 150.0, 400.0, 1200.0, 1400.0, 1000.0, 900.0, 950.0, 1100.0,
+        1000.0, 900.0, 950.0, 1300.0, 1800.0, 1600.0, 900.0, 600.0, 400.0, 250.0, 150.0,
+    ];
+    (0..21 * 24)
+        .map(|row| {
+            let day = row / 24;
+            SHAPE[row % 24] * (1.0 + 0.03 * ((day * 7 % 5) as f64 - 2.0) / 2.0)
+        })
+        .collect()
+}
+
+#[test]
+fn predictive_anticipates_a_daily_pattern_that_reactive_chases() {
+    let mut input = input(
+        daily_trace(),
+        Duration::from_secs(3600),
+        Duration::from_secs(10),
+        Timestamp::from_unix_secs(0),
+    );
+    // Instances take 2 minutes to become ready: 12 ticks of the control loop.
+    input.policy.lead_time = Duration::from_secs(120);
+    input.predictive.seasons = vec![input.rows(24)];
+    input.predictive.history = input.rows(7 * 24);
+    input.predictive.refit_every = input.rows(24);
+    let reports = simulate_all(&input, &SimPolicy::ALL, Progress::Hidden).unwrap();
+    let [reactive, predictive, oracle] = [0, 1, 2].map(|i| reports[i].summary.clone());
+    assert_eq!(predictive.policy, SimPolicy::Predictive);
+    assert!(predictive.forecast_fits >= 19, "{predictive:?}");
+    assert!(reactive.unserved_requests > 0.0, "{reactive:?}");
+    assert!(
+        predictive.unserved_requests < 0.5 * reactive.unserved_requests,
+        "predictive {predictive:?} vs reactive {reactive:?}"
+    );
+    assert!(
+        predictive.instance_hours <= 1.1 * reactive.instance_hours,
+        "predictive {predictive:?} vs reactive {reactive:?}"
+    );
+    assert!(oracle.instance_hours < predictive.instance_hours);
 }
 
 #[test]
@@ -132,12 +178,12 @@ fn replays_two_weeks_of_nycflights_and_writes_the_three_files() {
         trace.start,
     );
     let reports = simulate_all(&input, &SimPolicy::ALL, Progress::Hidden).unwrap();
-    assert_eq!(reports.len(), 2);
+    assert_eq!(reports.len(), 3);
     for r in &reports {
         assert_eq!(r.timeline.len(), 14 * 24);
         assert!(r.summary.instance_hours > 0.0);
     }
-    assert_eq!(reports[1].summary.unserved_request_fraction, 0.0);
+    assert_eq!(reports[2].summary.unserved_request_fraction, 0.0);
 
     let dir = tempfile::tempdir().unwrap();
     let files = write_outputs(dir.path(), &input, &reports).unwrap();
@@ -145,12 +191,13 @@ fn replays_two_weeks_of_nycflights_and_writes_the_three_files() {
     assert!(csv.starts_with(
         "policy,time_s,timestamp,demand_rps,ready_capacity_rps,instances,unserved_rps\n"
     ));
-    assert_eq!(csv.lines().count(), 1 + 2 * 14 * 24);
+    assert_eq!(csv.lines().count(), 1 + 3 * 14 * 24);
     assert!(csv.contains("reactive,0,2013-01-01T00:00:00.000Z,"));
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&files.summary_json).unwrap()).unwrap();
     assert_eq!(summary["policies"][0]["policy"], "reactive");
-    assert_eq!(summary["policies"][1]["policy"], "oracle");
+    assert_eq!(summary["policies"][1]["policy"], "predictive");
+    assert_eq!(summary["policies"][2]["policy"], "oracle");
     let peak = summary["input"]["peak_demand_rps"].as_f64().unwrap();
     assert!(
         peak > 1000.0 && peak <= 2000.0,

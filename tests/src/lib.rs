@@ -398,3 +398,70 @@ pub fn run_to_end(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// Starts `tidegate run` on `config`, which has an `[admin]` table; waits for its
+/// `listeners` and the admin API (see [`Process::admin_addr`]).
+pub fn proxy_with_admin(config: &ConfigFile, listeners: usize) -> Process {
+    let path = config.path.to_str().expect("utf-8 path");
+    spawn(&["run", "-c", path], "tidegate: ", listeners + 1)
+}
+
+impl Process {
+    /// The admin API's address, from its `tidegate: admin on http://ADDR` line.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.banner
+            .iter()
+            .find(|line| line.contains("tidegate: admin on "))
+            .and_then(|line| line.split("://").nth(1))
+            .and_then(|addr| addr.trim().parse().ok())
+            .expect("the process announced its admin API")
+    }
+}
+
+/// One answer with its headers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: http::HeaderMap,
+    /// The body as text.
+    pub body: String,
+}
+
+/// Sends `method` `http://addr{path}` with extra headers and `body`.
+pub async fn send(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    method: http::Method,
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<Reply, String> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(Full::new(Bytes::from(body.to_string())))
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .request(request)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok(Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}

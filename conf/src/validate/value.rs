@@ -87,12 +87,12 @@ pub(super) fn written(duration: Duration) -> String {
         ("ms", 1),
     ];
     let millis = duration.as_millis();
-    if millis == 0 || duration.subsec_nanos() % 1_000_000 != 0 {
+    if millis == 0 || !duration.subsec_nanos().is_multiple_of(1_000_000) {
         return humantime::format_duration(duration).to_string();
     }
     UNITS
         .iter()
-        .find(|(_, size)| millis % size == 0)
+        .find(|(_, size)| millis.is_multiple_of(*size))
         .map_or_else(
             || humantime::format_duration(duration).to_string(),
             |(unit, size)| format!("{}{unit}", millis / size),

@@ -4,8 +4,10 @@
 //! serve up to `instance_capacity_rps` each and the rest of the demand is unserved;
 //! in-flight = served rate x `service_time`. The policy then decides: `reactive` is the
 //! real [`Controller`] (windows, panic mode, stabilization, rate limit, bounds, budget),
-//! `oracle` provisions from the true future demand (module `oracle`) to bound what any
-//! policy could do. Both start from a warm pool sized for the first rows.
+//! `predictive` is the same controller with the real [`PredictiveRecommender`] added
+//! (fitting synchronously at each refit point, so runs are deterministic), and `oracle`
+//! provisions from the true future demand (module `oracle`) to bound what any policy
+//! could do. All start from a warm pool sized for the first rows.
 //!
 //! Use: [`read_trace`] -> [`SimulationInput`] -> [`simulate`] per [`SimPolicy`] ->
 //! [`write_outputs`] (`timeline.csv`, `summary.json`, `timeline.svg`).
@@ -19,14 +21,18 @@ mod trace;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use tidegate_gpu::{Device, Forecaster};
 
 use crate::controller::Controller;
 use crate::error::ScalerError;
 use crate::policy::Policy;
+use crate::predict::{PredictiveConfig, PredictiveRecommender};
+use crate::recommend::Recommender;
 use crate::signals::Observation;
 use crate::time::{duration_millis, Timestamp};
 
@@ -55,9 +61,34 @@ pub struct SimulationInput {
     pub start: Timestamp,
     /// Request rate per row, already scaled.
     pub demand: Vec<f64>,
+    /// The predictive policy's forecasting settings. Its lead time and target are the
+    /// policy's, its service time is [`SimulationInput::service_time`], and its step
+    /// defaults to one row; give seasons in rows with [`SimulationInput::rows`].
+    pub predictive: PredictiveConfig,
+    /// Where the predictive policy's fits run.
+    pub forecast_device: Device,
 }
 
 impl SimulationInput {
+    /// The virtual time `rows` trace rows span, e.g. `input.rows(24)` for a daily season
+    /// of an hourly trace.
+    pub fn rows(&self, rows: u32) -> Duration {
+        self.step.saturating_mul(rows)
+    }
+
+    /// The predictive settings the simulator runs: the policy's lead time and target, the
+    /// simulated service time, and one row per step unless a step is given.
+    pub fn predictive_config(&self) -> PredictiveConfig {
+        PredictiveConfig {
+            enabled: true,
+            lead_time: self.policy.lead_time,
+            target_in_flight: self.policy.target_in_flight,
+            service_time: Some(self.service_time),
+            step: self.predictive.step.or(Some(self.step)),
+            ..self.predictive.clone()
+        }
+    }
+
     /// Checks the input before a run.
     pub fn validate(&self) -> Result<(), ScalerError> {
         self.policy.validate()?;
@@ -101,23 +132,30 @@ impl SimulationInput {
 pub enum SimPolicy {
     /// The real control loop's decision code.
     Reactive,
+    /// The control loop with the predictive recommender: max(reactive, forecast).
+    Predictive,
     /// Perfect knowledge of demand `lead_time` ahead.
     Oracle,
 }
 
 impl SimPolicy {
     /// Every policy, in report order.
-    pub const ALL: [SimPolicy; 2] = [SimPolicy::Reactive, SimPolicy::Oracle];
+    pub const ALL: [SimPolicy; 3] = [
+        SimPolicy::Reactive,
+        SimPolicy::Predictive,
+        SimPolicy::Oracle,
+    ];
 
     /// The policy's name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Reactive => "reactive",
+            Self::Predictive => "predictive",
             Self::Oracle => "oracle",
         }
     }
 
-    /// Parses `--policy`: `reactive`, `oracle` or `all`.
+    /// Parses `--policy`: `reactive`, `predictive`, `oracle` or `all`.
     pub fn parse_choice(text: &str) -> Result<Vec<SimPolicy>, ScalerError> {
         if text == "all" {
             Ok(Self::ALL.to_vec())
@@ -133,11 +171,12 @@ impl FromStr for SimPolicy {
     fn from_str(text: &str) -> Result<Self, ScalerError> {
         match text {
             "reactive" => Ok(Self::Reactive),
+            "predictive" => Ok(Self::Predictive),
             "oracle" => Ok(Self::Oracle),
             other => Err(ScalerError::invalid(
                 "policy",
                 other,
-                "use reactive, oracle or all",
+                "use reactive, predictive, oracle or all",
             )),
         }
     }
@@ -185,6 +224,8 @@ pub struct SimSummary {
     pub ticks: u64,
     /// Virtual time simulated, in hours.
     pub simulated_hours: f64,
+    /// Forecast fits run (predictive only).
+    pub forecast_fits: u64,
 }
 
 /// One policy's run: the summary and the timeline.
@@ -235,12 +276,23 @@ pub fn simulate(
         lead_ms.saturating_add(tick_ms),
     );
     let initial = oracle.desired(&scaler_policy, 0, input.start);
-    let mut controller = match policy {
-        SimPolicy::Reactive => Some(Controller::new(
+    let predictive = match policy {
+        SimPolicy::Predictive => Some(Arc::new(PredictiveRecommender::synchronous(
             "simulated",
-            scaler_policy.clone(),
-            initial,
-        )?),
+            &input.predictive_config(),
+            Arc::new(Forecaster::new(input.forecast_device)),
+        )?)),
+        SimPolicy::Reactive | SimPolicy::Oracle => None,
+    };
+    let mut controller = match policy {
+        SimPolicy::Reactive | SimPolicy::Predictive => Some(
+            Controller::new("simulated", scaler_policy.clone(), initial)?.with_recommenders(
+                predictive
+                    .iter()
+                    .map(|p| Arc::clone(p) as Arc<dyn Recommender>)
+                    .collect(),
+            ),
+        ),
         SimPolicy::Oracle => None,
     };
     let mut fleet = Fleet::new(initial);
@@ -264,6 +316,7 @@ pub fn simulate(
         unserved_requests: 0.0,
         ticks,
         simulated_hours: total_ms as f64 / 3_600_000.0,
+        forecast_fits: 0,
     };
     let mut instance_seconds = 0.0;
     let mut desired = initial;
@@ -334,6 +387,7 @@ pub fn simulate(
     bar.finish_and_clear();
 
     summary.instance_hours = instance_seconds / 3600.0;
+    summary.forecast_fits = predictive.map_or(0, |p| p.report().fits);
     summary.cost = scaler_policy
         .cost
         .map_or(0.0, |c| summary.instance_hours * c.per_instance_hour);

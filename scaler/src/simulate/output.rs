@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
+use tidegate_gpu::Device;
 
 use crate::error::ScalerError;
 use crate::simulate::{plot, SimSummary, SimulationInput, SimulationReport};
@@ -52,6 +53,19 @@ struct InputSummary {
     per_instance_hour: Option<f64>,
     budget_per_hour: Option<f64>,
     schedules: Vec<String>,
+    predictive: PredictiveSummary,
+}
+
+/// The predictive policy's forecasting settings as the simulator ran them.
+#[derive(Serialize)]
+struct PredictiveSummary {
+    seasons_s: Vec<f64>,
+    step_s: Option<f64>,
+    history_s: f64,
+    quantile: f64,
+    refit_every_s: f64,
+    damped: bool,
+    forecast_device: &'static str,
 }
 
 impl InputSummary {
@@ -82,6 +96,22 @@ impl InputSummary {
                 .iter()
                 .map(|s| s.expression().to_owned())
                 .collect(),
+            predictive: {
+                let c = input.predictive_config();
+                PredictiveSummary {
+                    seasons_s: c.seasons.iter().map(Duration::as_secs_f64).collect(),
+                    step_s: c.step.as_ref().map(Duration::as_secs_f64),
+                    history_s: secs(&c.history),
+                    quantile: c.quantile,
+                    refit_every_s: secs(&c.refit_every),
+                    damped: c.damped,
+                    forecast_device: match input.forecast_device {
+                        Device::Auto => "auto",
+                        Device::Cpu => "cpu",
+                        Device::Gpu => "gpu",
+                    },
+                }
+            },
         }
     }
 }

@@ -1,0 +1,491 @@
+#!/usr/bin/env bash
+# benches/compare.sh: Tidegate against HAProxy and nginx on this machine, in one run.
+#
+# Starts the same backends and, configured equivalently (one worker thread each,
+# upstream keep-alive, least connections, no logging; configs rendered from
+# benches/configs/*.tmpl), Tidegate, HAProxy and nginx, then measures with loadgen:
+#   a. throughput  maximum throughput, closed loop, 32 connections, tiny answers
+#   b. latency     added latency at fixed rates (open loop), proxy minus direct
+#   c. hetero      tail latency over four backends, one ten times slower, at 70%
+#                  of capacity: Tidegate round_robin / least_conn / peak_ewma vs
+#                  HAProxy leastconn and nginx least_conn
+#   d. memory      resident size with 10,000 idle keep-alive client connections
+# Within each round the targets alternate (direct, tidegate, haproxy, nginx); the
+# tables hold medians over rounds and each proxy's ratio to HAProxy, and go into
+# benches/RESULTS.md between the compare markers (the rest of the file is kept).
+# All traffic stays on 127.0.0.1; every process started here is stopped on exit.
+#
+# Usage:
+#   benches/compare.sh              full run: 3 rounds of 5 s runs, about 9 minutes on 2 cores
+#   QUICK=1 benches/compare.sh      smoke test: 1 round of 2 s runs, 2,000 idle connections;
+#                                   writes RESULTS.md into the run directory, not benches/
+# Environment (defaults in brackets):
+#   ROUNDS [3], DURATION [5s], WARMUP [1s]   rounds and per-run measured time / warmup
+#   RATES ["1000 5000 20000"]                rates of section b, req/s
+#   IDLE_CONNECTIONS [10000], HOLD [5s]      section d
+#   SECTIONS ["throughput latency hetero memory"]
+#   RESULTS [benches/RESULTS.md]             the file whose generated section is replaced
+#   TIDEGATE, LOADGEN, COMPARE_REPORT        prebuilt binaries; otherwise `cargo build --release`
+#   MAX_SECONDS [1800]                       the run stops with an error past this
+# Needs haproxy and nginx (Debian: apt-get install haproxy nginx).
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCHES=$ROOT/benches
+CONFIGS=$BENCHES/configs
+
+# The command as typed, with the settings given in the environment, for RESULTS.md.
+COMMAND="benches/compare.sh"
+for var in QUICK ROUNDS DURATION WARMUP RATES IDLE_CONNECTIONS HOLD SECTIONS; do
+    if [[ -n ${!var:-} ]]; then
+        COMMAND="$var=\"${!var}\" $COMMAND"
+    fi
+done
+
+QUICK=${QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+    ROUNDS=${ROUNDS:-1} DURATION=${DURATION:-2s} WARMUP=${WARMUP:-500ms}
+    IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-2000} HOLD=${HOLD:-2s}
+else
+    ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-5s} WARMUP=${WARMUP:-1s}
+    IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000} HOLD=${HOLD:-5s}
+fi
+RATES=${RATES:-"1000 5000 20000"}
+SECTIONS=${SECTIONS:-"throughput latency hetero memory"}
+MAX_SECONDS=${MAX_SECONDS:-1800}
+CONNECTIONS=32            # sections a and b
+HETERO_CONNECTIONS=32     # section c
+HETERO_LOAD=0.7
+FAST_LATENCY=2ms
+SLOW_LATENCY=20ms
+SLOW_THRESHOLD=10ms       # responses slower than this came from the slow backend
+LOADGEN_LIMIT=180         # seconds any one loadgen call may take
+
+RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tidegate-compare.XXXXXX")
+chmod 755 "$RUN_DIR"
+RUNS=$RUN_DIR/runs.jsonl
+: >"$RUNS"
+if [[ $QUICK == 1 ]]; then
+    RESULTS=${RESULTS:-$RUN_DIR/RESULTS.md}
+else
+    RESULTS=${RESULTS:-$BENCHES/RESULTS.md}
+fi
+
+log() { printf '%s compare: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+# --- processes ---------------------------------------------------------------
+
+PIDS=()
+
+# Stops one process started here (and, for an nginx master, its workers):
+# SIGTERM, then SIGKILL after 5 s.
+stop_process() {
+    local pid=$1 children i
+    children=$(pgrep -P "$pid" 2>/dev/null || true)
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" $children 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    local kept=()
+    for i in "${PIDS[@]}"; do
+        [[ $i == "$pid" ]] || kept+=("$i")
+    done
+    PIDS=("${kept[@]}")
+}
+
+cleanup() {
+    local status=$? pid
+    trap - EXIT INT TERM
+    for pid in "${PIDS[@]}"; do
+        stop_process "$pid"
+    done
+    log "run directory (configs, logs, runs.jsonl): $RUN_DIR"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME COMMAND...: runs COMMAND in the background, output in RUN_DIR/NAME.{out,err}.
+start() {
+    local name=$1
+    shift
+    "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+}
+
+# wait_for_line PID FILE PATTERN: prints the first line of FILE matching PATTERN.
+wait_for_line() {
+    local pid=$1 file=$2 pattern=$3 i line
+    for ((i = 0; i < 200; i++)); do
+        line=$(grep -m1 -E "$pattern" "$file" 2>/dev/null || true)
+        if [[ -n $line ]]; then
+            printf '%s\n' "$line"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || die "$(basename "$file" .out) exited: $(tail -5 "${file%.out}.err")"
+        sleep 0.05
+    done
+    die "no line matching '$pattern' in $file after 10 s"
+}
+
+# wait_for_port PID PORT NAME: waits until 127.0.0.1:PORT accepts connections.
+wait_for_port() {
+    local pid=$1 port=$2 name=$3 i
+    for ((i = 0; i < 200; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || die "$name exited: $(tail -5 "$RUN_DIR/$name.err")"
+        sleep 0.05
+    done
+    die "$name does not accept on 127.0.0.1:$port after 10 s"
+}
+
+# --- ports and configs -------------------------------------------------------
+
+USED_PORTS=" "
+
+listening_ports() {
+    local file sl local_address rest
+    for file in /proc/net/tcp /proc/net/tcp6; do
+        [[ -r $file ]] || continue
+        while read -r sl local_address _ state rest; do
+            [[ $state == 0A ]] && echo $((16#${local_address##*:}))
+        done < <(tail -n +2 "$file")
+    done
+}
+
+# free_port: sets FREE_PORT to a port in 20000-31999 (below the ephemeral range)
+# that nothing listens on and this run has not handed out yet.
+free_port() {
+    local taken port i
+    taken=" $(listening_ports | tr '\n' ' ')$USED_PORTS"
+    for ((i = 0; i < 500; i++)); do
+        port=$((20000 + RANDOM % 12000))
+        if [[ $taken != *" $port "* ]]; then
+            USED_PORTS+="$port "
+            FREE_PORT=$port
+            return 0
+        fi
+    done
+    die "no free port in 20000-31999"
+}
+
+# render TEMPLATE OUT KEY=VALUE...: replaces each @KEY@ in TEMPLATE.
+render() {
+    local text out=$2 pair
+    text=$(<"$1")
+    shift 2
+    for pair in "$@"; do
+        text=${text//"@${pair%%=*}@"/"${pair#*=}"}
+    done
+    if [[ $text =~ @[A-Z_]+@ ]]; then
+        die "unfilled placeholder ${BASH_REMATCH[0]} in $out"
+    fi
+    printf '%s\n' "$text" >"$out"
+}
+
+nginx_temp_dirs() {
+    local dir
+    for dir in client proxy fastcgi uwsgi scgi; do
+        mkdir -p "$RUN_DIR/$1-temp/$dir"
+    done
+}
+
+# --- the servers -------------------------------------------------------------
+
+start_backend_nginx() {
+    free_port
+    BACKEND_PORT_1=$FREE_PORT
+    free_port
+    BACKEND_PORT_2=$FREE_PORT
+    local conf=$RUN_DIR/backend-nginx.conf
+    render "$CONFIGS/backend-nginx.conf.tmpl" "$conf" RUN_DIR="$RUN_DIR" NOFILE="$NOFILE" \
+        BACKEND_PORT_1="$BACKEND_PORT_1" BACKEND_PORT_2="$BACKEND_PORT_2"
+    nginx_temp_dirs backend-nginx
+    start backend-nginx nginx -p "$RUN_DIR/" -e "$RUN_DIR/backend-nginx.error.log" -c "$conf" -g 'daemon off;'
+    wait_for_port "$STARTED_PID" "$BACKEND_PORT_1" backend-nginx
+    wait_for_port "$STARTED_PID" "$BACKEND_PORT_2" backend-nginx
+    NGINX_BACKENDS=("127.0.0.1:$BACKEND_PORT_1" "127.0.0.1:$BACKEND_PORT_2")
+}
+
+# start_tidegate_backend NAME LATENCY: sets BACKEND_ADDR.
+start_tidegate_backend() {
+    start "$1" "$TIDEGATE" backend --port 0 --latency "$2"
+    local line
+    line=$(wait_for_line "$STARTED_PID" "$RUN_DIR/$1.out" '^tidegate backend listening on http://')
+    BACKEND_ADDR=${line##*http://}
+}
+
+# start_tidegate NAME POLICY BACKEND...: sets PROXY_URL and PROXY_PID.
+start_tidegate() {
+    local name=$1 policy=$2 list="" backend line
+    shift 2
+    for backend in "$@"; do
+        list+="${list:+, }\"$backend\""
+    done
+    render "$CONFIGS/tidegate.toml.tmpl" "$RUN_DIR/$name.toml" POLICY="$policy" BACKENDS="$list"
+    "$TIDEGATE" check -c "$RUN_DIR/$name.toml" >"$RUN_DIR/$name.check" 2>&1 ||
+        die "tidegate check rejects $RUN_DIR/$name.toml: $(cat "$RUN_DIR/$name.check")"
+    start "$name" "$TIDEGATE" run -c "$RUN_DIR/$name.toml"
+    line=$(wait_for_line "$STARTED_PID" "$RUN_DIR/$name.out" '^tidegate: listener .* on http://')
+    PROXY_URL="http://${line##*http://}/"
+    PROXY_PID=$STARTED_PID
+}
+
+# start_haproxy NAME BACKEND...: sets PROXY_URL and PROXY_PID.
+start_haproxy() {
+    local name=$1 servers="" backend i=0
+    shift
+    for backend in "$@"; do
+        i=$((i + 1))
+        servers+="${servers:+$'\n'}    server b$i $backend"
+    done
+    free_port
+    render "$CONFIGS/haproxy.cfg.tmpl" "$RUN_DIR/$name.cfg" LISTEN_PORT="$FREE_PORT" \
+        MAX_CONNECTIONS="$MAX_CONNECTIONS" SERVERS="$servers"
+    start "$name" haproxy -f "$RUN_DIR/$name.cfg"
+    wait_for_port "$STARTED_PID" "$FREE_PORT" "$name"
+    PROXY_URL="http://127.0.0.1:$FREE_PORT/"
+    PROXY_PID=$STARTED_PID
+}
+
+# start_nginx NAME BACKEND...: sets PROXY_URL and PROXY_PID (the master).
+start_nginx() {
+    local name=$1 servers="" backend
+    shift
+    for backend in "$@"; do
+        servers+="${servers:+$'\n'}        server $backend;"
+    done
+    free_port
+    render "$CONFIGS/nginx.conf.tmpl" "$RUN_DIR/$name.conf" NAME="$name" RUN_DIR="$RUN_DIR" \
+        NOFILE="$NOFILE" MAX_CONNECTIONS="$MAX_CONNECTIONS" LISTEN_PORT="$FREE_PORT" \
+        UPSTREAM_SERVERS="$servers"
+    nginx_temp_dirs "$name"
+    start "$name" nginx -p "$RUN_DIR/" -e "$RUN_DIR/$name.error.log" -c "$RUN_DIR/$name.conf" -g 'daemon off;'
+    wait_for_port "$STARTED_PID" "$FREE_PORT" "$name"
+    PROXY_URL="http://127.0.0.1:$FREE_PORT/"
+    PROXY_PID=$STARTED_PID
+}
+
+# start_proxy KIND NAME POLICY BACKEND...: any of the three; sets PROXY_URL, PROXY_PID.
+start_proxy() {
+    local kind=$1 name=$2 policy=$3
+    shift 3
+    case $kind in
+    tidegate) start_tidegate "$name" "$policy" "$@" ;;
+    haproxy) start_haproxy "$name" "$@" ;;
+    nginx) start_nginx "$name" "$@" ;;
+    esac
+    probe "$name" "$PROXY_URL"
+}
+
+# --- measuring ---------------------------------------------------------------
+
+check_budget() {
+    ((SECONDS < MAX_SECONDS)) || die "over MAX_SECONDS=$MAX_SECONDS; stopping"
+}
+
+json_field() { grep -o "\"$1\":[^,}]*" <<<"$2" | head -1 | cut -d: -f2; }
+
+# probe NAME URL: a short run that must get only 2xx answers.
+probe() {
+    local out
+    out=$(timeout 30 "$LOADGEN" --url "$2" --connections 1 --duration 300ms --json) ||
+        die "probe of $1 ($2) failed"
+    [[ $(json_field error_total "$out") == 0 && $(json_field ok "$out") -gt 0 ]] ||
+        die "$1 ($2) does not answer 2xx: $out"
+}
+
+# measure SECTION TARGET URL ROUND LOADGEN-ARGS...: one tagged run appended to runs.jsonl.
+# M_DURATION and M_WARMUP override DURATION and WARMUP for this call.
+measure() {
+    local section=$1 target=$2 url=$3 round=$4 out
+    shift 4
+    check_budget
+    out=$(timeout "$LOADGEN_LIMIT" "$LOADGEN" --url "$url" --json \
+        --duration "${M_DURATION:-$DURATION}" --warmup "${M_WARMUP:-$WARMUP}" \
+        --tag "section=$section" --tag "target=$target" --tag "round=$round" "$@") ||
+        die "loadgen failed: $section $target round $round ($url)"
+    printf '%s\n' "$out" >>"$RUNS"
+    log "$section $target round $round: $(json_field achieved_rate "$out") req/s," \
+        "p50 $(json_field p50 "$out") us, p99 $(json_field p99 "$out") us, errors $(json_field error_total "$out")"
+}
+
+# --- sections ----------------------------------------------------------------
+
+section_throughput_latency() {
+    local -A url=([direct]="http://${NGINX_BACKENDS[0]}/") pid=()
+    local kind round rate target
+    for kind in tidegate haproxy nginx; do
+        start_proxy "$kind" "$kind-ab" least_conn "${NGINX_BACKENDS[@]}"
+        url[$kind]=$PROXY_URL
+        pid[$kind]=$PROXY_PID
+    done
+    if [[ " $SECTIONS " == *" throughput "* ]]; then
+        for ((round = 1; round <= ROUNDS; round++)); do
+            for target in direct tidegate haproxy nginx; do
+                measure throughput "$target" "${url[$target]}" "$round" --connections "$CONNECTIONS"
+            done
+        done
+    fi
+    if [[ " $SECTIONS " == *" latency "* ]]; then
+        for ((round = 1; round <= ROUNDS; round++)); do
+            for rate in $RATES; do
+                for target in direct tidegate haproxy nginx; do
+                    measure latency "$target" "${url[$target]}" "$round" \
+                        --connections "$CONNECTIONS" --rate "$rate" --tag "rate=$rate"
+                done
+            done
+        done
+    fi
+    for target in "${!pid[@]}"; do
+        stop_process "${pid[$target]}"
+    done
+}
+
+section_hetero() {
+    local backends=() i rate round target kind
+    for i in 1 2 3; do
+        start_tidegate_backend "fast-backend-$i" "$FAST_LATENCY"
+        backends+=("$BACKEND_ADDR")
+    done
+    start_tidegate_backend slow-backend "$SLOW_LATENCY"
+    backends+=("$BACKEND_ADDR")
+    log "heterogeneous backends: ${backends[*]} (the last one ${SLOW_LATENCY}, the others ${FAST_LATENCY})"
+
+    # The backends' own latencies, measured directly, give the capacity.
+    M_DURATION=2s M_WARMUP=500ms measure hetero-probe fast "http://${backends[0]}/" 1 --connections 8 --rate 500
+    M_DURATION=2s M_WARMUP=500ms measure hetero-probe slow "http://${backends[3]}/" 1 --connections 16 --rate 500
+    rate=$("$COMPARE_REPORT" capacity --runs "$RUNS" --connections "$HETERO_CONNECTIONS" \
+        --load "$HETERO_LOAD" --fast-backends 3 --slow-backends 1)
+    log "heterogeneous test rate: $rate req/s (${HETERO_LOAD} of capacity)"
+
+    local -A url=() pid=()
+    for target in tidegate-round_robin tidegate-least_conn tidegate-peak_ewma haproxy nginx; do
+        kind=${target%%-*}
+        start_proxy "$kind" "$target-c" "${target#tidegate-}" "${backends[@]}"
+        url[$target]=$PROXY_URL
+        pid[$target]=$PROXY_PID
+    done
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for target in tidegate-round_robin tidegate-least_conn tidegate-peak_ewma haproxy nginx; do
+            measure hetero "$target" "${url[$target]}" "$round" --connections "$HETERO_CONNECTIONS" \
+                --rate "$rate" --count-over "$SLOW_THRESHOLD" --tag "rate=$rate"
+        done
+    done
+    for target in "${!pid[@]}"; do
+        stop_process "${pid[$target]}"
+    done
+}
+
+section_memory() {
+    local round kind out pids child
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for kind in tidegate haproxy nginx; do
+            check_budget
+            start_proxy "$kind" "$kind-d$round" least_conn "${NGINX_BACKENDS[@]}"
+            sleep 0.5
+            pids=(--rss-pid "$PROXY_PID")
+            for child in $(pgrep -P "$PROXY_PID" || true); do
+                pids+=(--rss-pid "$child")
+            done
+            out=$(timeout "$LOADGEN_LIMIT" "$LOADGEN" --url "$PROXY_URL" --json \
+                --idle-connections "$IDLE_CONNECTIONS" --hold "$HOLD" --timeout 10s "${pids[@]}" \
+                --tag section=memory --tag "target=$kind" --tag "round=$round" 2>>"$RUN_DIR/idle.err") ||
+                die "idle connections against $kind failed"
+            printf '%s\n' "$out" >>"$RUNS"
+            log "memory $kind round $round: ok $(json_field ok "$out"), still open" \
+                "$(json_field still_open "$out"), rss $(grep -o '"rss_kib":{[^}]*}' <<<"$out")"
+            stop_process "$PROXY_PID"
+        done
+    done
+}
+
+# --- main --------------------------------------------------------------------
+
+command -v haproxy >/dev/null || die "haproxy is not installed (Debian: apt-get install haproxy)"
+command -v nginx >/dev/null || die "nginx is not installed (Debian: apt-get install nginx)"
+
+if [[ -z ${TIDEGATE:-} || -z ${LOADGEN:-} || -z ${COMPARE_REPORT:-} ]]; then
+    log "building tidegate and tidegate-bench (release)"
+    (cd "$ROOT" && cargo build --release -p tidegate -p tidegate-bench) >&2
+    TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+    TIDEGATE=${TIDEGATE:-$TARGET_DIR/release/tidegate}
+    LOADGEN=${LOADGEN:-$TARGET_DIR/release/loadgen}
+    COMPARE_REPORT=${COMPARE_REPORT:-$TARGET_DIR/release/compare-report}
+fi
+# Copies, so a rebuild during the run cannot swap a binary between rounds.
+mkdir -p "$RUN_DIR/bin"
+for bin in TIDEGATE LOADGEN COMPARE_REPORT; do
+    [[ -x ${!bin} ]] || die "$bin=${!bin} is not an executable"
+    cp "${!bin}" "$RUN_DIR/bin/"
+    printf -v "$bin" '%s' "$RUN_DIR/bin/$(basename "${!bin}")"
+done
+
+ulimit -n "$(ulimit -Hn)"
+NOFILE=$(ulimit -n)
+MAX_CONNECTIONS=$((IDLE_CONNECTIONS + 1000))
+((NOFILE >= MAX_CONNECTIONS + 100)) ||
+    die "open-file limit $NOFILE is too low for $IDLE_CONNECTIONS idle connections; raise the hard limit or set IDLE_CONNECTIONS"
+
+# cpu_busy: percent of all cores busy over one second (other work on the machine
+# shows up as noise in every number; RESULTS.md records how much there was).
+cpu_busy() {
+    local a b
+    read -r _ a < <(awk '/^cpu / {print "x", $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+    sleep 1
+    read -r _ b < <(awk '/^cpu / {print "x", $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2])}'
+}
+
+BUSY_BEFORE=$(cpu_busy)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+log "run directory $RUN_DIR; sections: $SECTIONS; $ROUNDS round(s) of $DURATION after $WARMUP warmup"
+log "before the run: ${BUSY_BEFORE}% of the CPUs busy, load average $LOAD_BEFORE"
+start_backend_nginx
+if [[ " $SECTIONS " == *" throughput "* || " $SECTIONS " == *" latency "* ]]; then
+    section_throughput_latency
+fi
+if [[ " $SECTIONS " == *" hetero "* ]]; then
+    section_hetero
+fi
+if [[ " $SECTIONS " == *" memory "* ]]; then
+    section_memory
+fi
+
+CONTEXT=$RUN_DIR/context.md
+{
+    echo "Generated $(date -u '+%Y-%m-%d %H:%M UTC') in $((SECONDS / 60)) min $((SECONDS % 60)) s by"
+    echo
+    echo "    $COMMAND"
+    echo
+    echo "| machine | |"
+    echo "|---|---|"
+    echo "| CPU | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), nproc $(nproc) |"
+    echo "| memory | $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) |"
+    echo "| kernel | $(uname -sr) |"
+    echo "| HAProxy | $(haproxy -v | head -1 | awk '{print $3}') |"
+    echo "| nginx | $(nginx -v 2>&1 | sed 's|.*nginx/||') |"
+    echo "| Tidegate | $("$TIDEGATE" --version) (release build) |"
+    echo "| load generator | $("$LOADGEN" --version), one thread |"
+    echo "| other work on the machine | ${BUSY_BEFORE}% of the CPUs busy just before the run; load average $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after |"
+    echo
+    echo "$ROUNDS round(s); each run measures $DURATION after $WARMUP of unmeasured warmup; within a round the"
+    echo "targets take turns. Every proxy has one worker thread, upstream keep-alive, least connections"
+    echo "and no logging (configs: \`benches/configs/\`). Backends of a, b and d: one nginx process with"
+    echo "\`worker_processes 2\` serving two \`return 200 \"ok\"\` servers. Backends of c: four \`tidegate backend\`"
+    echo "processes, three with \`--latency $FAST_LATENCY\` and one with \`--latency $SLOW_LATENCY\`. Nothing is pinned:"
+    echo "load generator, proxy and backends share the $(nproc) cores, so every number includes that contention."
+} >"$CONTEXT"
+"$COMPARE_REPORT" render --runs "$RUNS" --context "$CONTEXT" --results "$RESULTS"
+log "tables written to $RESULTS"

@@ -1,0 +1,61 @@
+//! How a validated [`crate::Config`] is written out (the admin API's `GET /config`):
+//! durations as the strings the file takes ("30s"), host patterns as written, and
+//! secrets as `"***"`, so the output can be shown and logged without leaking them.
+
+use std::fmt::Display;
+use std::time::Duration;
+
+use serde::ser::{SerializeSeq, Serializer};
+
+/// What a secret is written as.
+const REDACTED: &str = "***";
+
+/// A duration in the file's format, e.g. `"1m 30s"`.
+pub(crate) fn duration<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&humantime::format_duration(*value))
+}
+
+/// An optional duration in the file's format, or null.
+pub(crate) fn optional_duration<S: Serializer>(
+    value: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => duration(value, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A list of durations in the file's format.
+pub(crate) fn durations<S: Serializer>(
+    values: &[Duration],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut seq = serializer.serialize_seq(Some(values.len()))?;
+    for value in values {
+        seq.serialize_element(&humantime::format_duration(*value).to_string())?;
+    }
+    seq.end()
+}
+
+/// An optional value as its `Display` form, or null.
+pub(crate) fn optional_display<T: Display, S: Serializer>(
+    value: &Option<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => serializer.collect_str(value),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A secret: `"***"` when set, null when not.
+pub(crate) fn redacted<S: Serializer>(
+    value: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => serializer.serialize_str(REDACTED),
+        None => serializer.serialize_none(),
+    }
+}

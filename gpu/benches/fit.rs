@@ -1,0 +1,85 @@
+//! The batched grid-search fit, CPU reference vs wgpu kernels, at 10, 100 and 1,000
+//! series x 1,024 grid points x 2,016 history steps.
+//!
+//! Series are 2,016-row windows of `taylor_halfhourly.csv` (the i-th starts at row 2i),
+//! fitted with Taylor's double seasonal model (48, 336) on `Grid::standard`. Only the
+//! grid search (initial states included) is timed, not building the fits.
+//!
+//! Run: `cargo bench -p tidegate-gpu --bench fit`. The GPU group uses any adapter, so on
+//! a machine without a GPU it measures lavapipe (apt-get install mesa-vulkan-drivers) and
+//! is skipped with a message when there is no adapter at all. Criterion's minimum of 10
+//! samples (plus warm-up) is kept with a 5 s target, so it warns and runs longer: at
+//! 1,000 series one iteration takes 20-40 s on a 2-core CPU or on lavapipe, and a full
+//! run took about 15 minutes there. For a quick run, filter out the largest size:
+//! `cargo bench -p tidegate-gpu --bench fit -- '/(10|100)$'`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use tidegate_gpu::gpu::{find_adapter, open_device, AdapterKind, GpuFitter};
+use tidegate_gpu::{cpu, Batch, Grid, Seasons, Series, Trace};
+
+const HISTORY: usize = 2016;
+const SIZES: [usize; 3] = [10, 100, 1000];
+
+/// `count` windows of the Taylor trace, or None (with a message) when it cannot be read.
+fn series(count: usize) -> Option<Vec<Series>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/traces/taylor_halfhourly.csv"
+    );
+    let trace = Trace::read(path)
+        .map_err(|e| println!("skipping: the bench needs the shared traces: {e}"))
+        .ok()?;
+    let values = trace.column("value")?;
+    let starts = values.len().checked_sub(HISTORY)?.max(1);
+    (0..count)
+        .map(|i| {
+            let start = (2 * i) % starts;
+            Series::new(
+                values[start..start + HISTORY].to_vec(),
+                Seasons::Double(48, 336),
+            )
+            .ok()
+        })
+        .collect()
+}
+
+fn gpu_fitter() -> Option<GpuFitter> {
+    let adapter = find_adapter(AdapterKind::Any).ok()?;
+    let (device, queue) = open_device(&adapter).ok()?;
+    GpuFitter::new(device, queue).ok()
+}
+
+fn fit(c: &mut Criterion) {
+    let grid = Grid::standard(Seasons::Double(48, 336), false);
+    let fitter = gpu_fitter();
+    match &fitter {
+        Some(f) => println!("gpu adapter: {}", f.adapter()),
+        None => println!("no wgpu adapter: skipping the gpu benchmarks"),
+    }
+    let mut group = c.benchmark_group("fit");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    for count in SIZES {
+        let Some(batch_series) = series(count) else {
+            return;
+        };
+        group.throughput(Throughput::Elements((count * grid.len() * HISTORY) as u64));
+        group.bench_with_input(BenchmarkId::new("cpu", count), &batch_series, |b, s| {
+            b.iter(|| cpu::fit(&Batch::new(black_box(s), &grid)))
+        });
+        if let Some(fitter) = &fitter {
+            group.bench_with_input(BenchmarkId::new("gpu", count), &batch_series, |b, s| {
+                b.iter(|| fitter.fit(&Batch::new(black_box(s), &grid)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, fit);
+criterion_main!(benches);

@@ -1,0 +1,209 @@
+//! A fitted model and its forecasts.
+//!
+//! Point forecasts follow the additive Holt-Winters forecast function. The upper
+//! quantile is `point + Q_q(r) * sqrt(v_h)`: `Q_q(r)` is the empirical q-quantile
+//! (linear interpolation) of the in-sample one-step residuals after the warm-up period,
+//! so skewed, bursty demand widens the upper side as it really does, and `v_h` is the
+//! h-step variance multiplier of the equivalent innovations state-space model,
+//! `v_h = 1 + sum_{j<h} c_j^2` with
+//! `c_j = alpha (1 + beta phi_j) + gamma (1 - alpha) [m1 | j] + omega (1 - alpha) [m2 | j]`
+//! and `phi_j = phi + ... + phi^j` (Hyndman et al. 2008, ch. 6), which is exact for
+//! Gaussian errors and grows with the horizon as the model's uncertainty does.
+
+use crate::batch::{Batch, Choice, Scaling};
+use crate::error::ForecastError;
+use crate::forecaster::Backend;
+use crate::grid::Params;
+use crate::model::{run, State, DIVERGED};
+use crate::series::Seasons;
+
+/// The chosen model of one series: parameters, final state and residuals (the last two
+/// on the standardized series; outputs are scaled back to the series' units).
+#[derive(Debug, Clone)]
+pub struct Fit {
+    params: Params,
+    point: usize,
+    /// On the standardized series, as the backend computed it.
+    sse: f32,
+    scaling: Scaling,
+    seasons: Seasons,
+    len: usize,
+    state: State,
+    sorted_residuals: Vec<f32>,
+    backend: Backend,
+}
+
+/// Forecasts for steps 1..=h after the last observation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forecast {
+    /// Point forecasts (the conditional mean).
+    pub point: Vec<f32>,
+    /// The requested quantile at each step.
+    pub upper: Vec<f32>,
+    /// The quantile `upper` holds, in (0, 1).
+    pub quantile: f64,
+}
+
+impl Fit {
+    /// Re-runs the chosen point on the CPU for the final state and the residuals.
+    pub(crate) fn new(
+        batch: &Batch<'_>,
+        index: usize,
+        params: Params,
+        choice: Choice,
+        backend: Backend,
+    ) -> Self {
+        let seasons = batch.series()[index].seasons();
+        let values = batch.values(index);
+        let (state, residuals) = run(values, &batch.inits()[index], seasons, &params);
+        let warm_up = seasons.longest().min(residuals.len() / 2);
+        let mut sorted_residuals: Vec<f32> = residuals[warm_up..]
+            .iter()
+            .copied()
+            .filter(|r| r.is_finite())
+            .collect();
+        sorted_residuals.sort_by(f32::total_cmp);
+        Fit {
+            params,
+            point: choice.point,
+            sse: choice.sse,
+            scaling: batch.scalings()[index],
+            seasons,
+            len: values.len(),
+            state,
+            sorted_residuals,
+            backend,
+        }
+    }
+
+    /// The chosen smoothing parameters.
+    pub fn params(&self) -> Params {
+        self.params
+    }
+
+    /// Index of the chosen point in the grid.
+    pub fn point(&self) -> usize {
+        self.point
+    }
+
+    /// One-step sum of squared errors at the chosen point, in the series' units squared
+    /// ([`DIVERGED`] when every point diverged).
+    pub fn sse(&self) -> f64 {
+        if self.is_finite() {
+            f64::from(self.sse) * self.scaling.scale * self.scaling.scale
+        } else {
+            f64::from(DIVERGED)
+        }
+    }
+
+    /// Root mean squared one-step error, in the series' units.
+    pub fn rmse(&self) -> f64 {
+        (self.sse() / self.len as f64).sqrt()
+    }
+
+    /// Whether the chosen point's recursion stayed finite (false: every point diverged).
+    pub fn is_finite(&self) -> bool {
+        self.sse < DIVERGED
+    }
+
+    /// The seasons the series was fitted with.
+    pub fn seasons(&self) -> Seasons {
+        self.seasons
+    }
+
+    /// The backend that ran the grid search.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Advances the final state by one new observation (in the series' units) with the
+    /// fitted parameters, without refitting: forecasts then start after it. A non-finite
+    /// value is treated as missing and replaced by the one-step point forecast.
+    pub fn observe(&mut self, value: f32) {
+        let Scaling { center, scale } = self.scaling;
+        let standardized = if value.is_finite() {
+            ((f64::from(value) - center) / scale) as f32
+        } else {
+            self.state.level + self.params.phi * self.state.trend + self.state.seasonal_ahead(1)
+        };
+        self.state.step(standardized, &self.params);
+    }
+
+    /// Point forecasts and the `quantile` for steps 1..=`horizon`.
+    pub fn forecast(&self, horizon: usize, quantile: f64) -> Result<Forecast, ForecastError> {
+        if !(quantile > 0.0 && quantile < 1.0) {
+            return Err(ForecastError::InvalidQuantile(quantile));
+        }
+        if !self.is_finite() {
+            return Err(ForecastError::Diverged);
+        }
+        let p = self.params;
+        let (alpha, beta, phi) = (f64::from(p.alpha), f64::from(p.beta), f64::from(p.phi));
+        let short_gain = f64::from(p.gamma) * (1.0 - alpha);
+        let long_gain = f64::from(p.omega) * (1.0 - alpha);
+        let (m1, m2) = (self.seasons.short() as usize, self.seasons.long() as usize);
+        let spread = f64::from(residual_quantile(&self.sorted_residuals, quantile));
+        let (level, trend) = (f64::from(self.state.level), f64::from(self.state.trend));
+        let Scaling { center, scale } = self.scaling;
+
+        let mut point = Vec::with_capacity(horizon);
+        let mut upper = Vec::with_capacity(horizon);
+        let (mut damping, mut phi_power, mut variance) = (0.0, 1.0, 1.0);
+        for k in 1..=horizon {
+            if k > 1 {
+                // c_{k-1} uses phi_{k-1}, the damping sum before this step's term.
+                let j = k - 1;
+                let c = alpha * (1.0 + beta * damping)
+                    + if m1 > 0 && j % m1 == 0 {
+                        short_gain
+                    } else {
+                        0.0
+                    }
+                    + if m2 > 0 && j % m2 == 0 {
+                        long_gain
+                    } else {
+                        0.0
+                    };
+                variance += c * c;
+            }
+            phi_power *= phi;
+            damping += phi_power;
+            let mean = level + damping * trend + f64::from(self.state.seasonal_ahead(k));
+            point.push((center + scale * mean) as f32);
+            upper.push((center + scale * (mean + spread * variance.sqrt())) as f32);
+        }
+        Ok(Forecast {
+            point,
+            upper,
+            quantile,
+        })
+    }
+}
+
+/// Empirical quantile with linear interpolation between order statistics (type 7).
+fn residual_quantile(sorted: &[f32], q: f64) -> f32 {
+    match sorted {
+        [] => 0.0,
+        [only] => *only,
+        _ => {
+            let h = (sorted.len() - 1) as f64 * q;
+            let lo = h.floor() as usize;
+            let hi = (lo + 1).min(sorted.len() - 1);
+            let (a, b) = (f64::from(sorted[lo]), f64::from(sorted[hi]));
+            (a + (h - lo as f64) * (b - a)) as f32
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_interpolates_order_statistics() {
+        let sorted = [0.0, 1.0, 2.0, 3.0, 4.0];
+        assert_eq!(residual_quantile(&sorted, 0.5), 2.0);
+        assert_eq!(residual_quantile(&sorted, 0.9), 3.6);
+        assert_eq!(residual_quantile(&[], 0.9), 0.0);
+    }
+}

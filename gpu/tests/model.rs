@@ -1,0 +1,203 @@
+//! The CPU reference on series whose answer is known: seasonality recovered, a damped
+//! trend preferred where the trend dies out, and Taylor's double seasonal model beating
+//! the seasonal naive forecast on real electricity demand.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on failure, like tests
+
+mod common;
+
+use tidegate_gpu::{backtest, Backend, BacktestSpec, Device, Forecaster, Grid, Seasons, Series};
+
+/// Deterministic noise in [-1, 1].
+fn noise(seed: u64) -> impl FnMut() -> f32 {
+    let mut state = seed;
+    move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
+    }
+}
+
+fn pattern(t: usize) -> f32 {
+    20.0 * (2.0 * std::f32::consts::PI * (t % 24) as f32 / 24.0).sin()
+        + if t % 24 == 9 { 15.0 } else { 0.0 }
+}
+
+#[test]
+fn single_season_is_recovered_and_forecast() {
+    let mut jitter = noise(7);
+    let values: Vec<f32> = (0..24 * 20)
+        .map(|t| 200.0 + 0.05 * t as f32 + pattern(t) + jitter())
+        .collect();
+    let series = Series::new(values.clone(), Seasons::Single(24)).unwrap();
+    let forecaster = Forecaster::new(Device::Cpu);
+    let fit = &forecaster.fit(&[series], &Grid::standard(Seasons::Single(24), false))[0];
+    assert_eq!(fit.backend(), Backend::Cpu);
+    // Uniform noise on [-1, 1] has sd 0.58; a good fit's one-step error is close to it.
+    assert!(
+        fit.rmse() < 0.9,
+        "rmse {} with {:?}",
+        fit.rmse(),
+        fit.params()
+    );
+    let forecast = fit.forecast(48, 0.9).unwrap();
+    for (k, (&point, &upper)) in forecast.point.iter().zip(&forecast.upper).enumerate() {
+        let t = values.len() + k;
+        let truth = 200.0 + 0.05 * t as f32 + pattern(t);
+        assert!(
+            (point - truth).abs() < 2.0,
+            "step {}: {point} vs {truth}",
+            k + 1
+        );
+        assert!(
+            upper > point,
+            "step {}: upper {upper} <= point {point}",
+            k + 1
+        );
+    }
+    assert!(fit.forecast(4, 1.0).is_err());
+}
+
+#[test]
+fn damped_trend_wins_when_surges_level_off() {
+    // Every 60 steps a surge starts whose step-to-step growth decays by 0.9.
+    let mut jitter = noise(11);
+    let (mut level, mut trend) = (100.0_f32, 0.0_f32);
+    let truth: Vec<f32> = (0..600)
+        .map(|t| {
+            if t % 60 == 0 {
+                trend = 4.0;
+            }
+            trend *= 0.9;
+            level += trend;
+            level
+        })
+        .collect();
+    let values: Vec<f32> = truth.iter().map(|v| v + 0.2 * jitter()).collect();
+    // Fit up to 10 steps into the last surge, then forecast the 40 steps where it levels off.
+    let cut = 550;
+    let series = [Series::new(values[..cut].to_vec(), Seasons::None).unwrap()];
+    let forecaster = Forecaster::new(Device::Cpu);
+    let damped = &forecaster.fit(&series, &Grid::standard(Seasons::None, true))[0];
+    let straight = &forecaster.fit(&series, &Grid::standard(Seasons::None, false))[0];
+    assert!(damped.params().phi < 1.0, "{:?}", damped.params());
+    assert!(
+        damped.sse() < straight.sse(),
+        "damped {} vs undamped {}",
+        damped.sse(),
+        straight.sse()
+    );
+    let mae = |fit: &tidegate_gpu::Fit| {
+        let point = fit.forecast(40, 0.9).unwrap().point;
+        point
+            .iter()
+            .zip(&truth[cut..])
+            .map(|(p, t)| (p - t).abs())
+            .sum::<f32>()
+            / 40.0
+    };
+    let (damped_mae, straight_mae) = (mae(damped), mae(straight));
+    assert!(
+        damped_mae < 0.5 * straight_mae,
+        "40-step MAE damped {damped_mae} vs undamped {straight_mae}"
+    );
+    // Without seasons the damped forecast's increments shrink by exactly phi each step.
+    let point = damped.forecast(6, 0.9).unwrap().point;
+    let steps: Vec<f32> = point.windows(2).map(|w| w[1] - w[0]).collect();
+    for w in steps.windows(2) {
+        if w[0].abs() > 1e-2 {
+            assert!(
+                (w[1] / w[0] - damped.params().phi).abs() < 1e-2,
+                "{steps:?}"
+            );
+        }
+    }
+}
+
+fn taylor_mase(horizon: usize) -> (f64, f64) {
+    // The whole trace (4,032 rows): each fit still sees at most the 2,016 rows before its origin.
+    let values = common::full_trace("taylor_halfhourly.csv")
+        .column("value")
+        .unwrap()
+        .to_vec();
+    let spec = BacktestSpec {
+        seasons: Seasons::Double(48, 336),
+        horizon,
+        origins: 24,
+        spacing: 29,
+        window: 2016,
+    };
+    let result = backtest(
+        &Forecaster::new(Device::Cpu),
+        &values,
+        &spec,
+        &Grid::standard(spec.seasons, false),
+    )
+    .unwrap();
+    assert_eq!(result.rows.len(), 24 * horizon);
+    assert!(result
+        .rows
+        .iter()
+        .all(|r| r.origin + r.step <= values.len()));
+    (result.mase.unwrap(), result.naive_mase.unwrap())
+}
+
+#[test]
+fn double_seasonal_beats_seasonal_naive_on_taylor() {
+    for horizon in [1, 12] {
+        let (model, naive) = taylor_mase(horizon);
+        println!("taylor_halfhourly horizon {horizon}: MASE {model:.3}, seasonal naive {naive:.3}");
+        assert!(
+            model < naive,
+            "horizon {horizon}: MASE {model} not below seasonal naive {naive}"
+        );
+    }
+}
+
+#[test]
+fn observing_new_values_equals_refitting_with_the_same_parameters() {
+    let mut jitter = noise(3);
+    let values: Vec<f32> = (0..24 * 12)
+        .map(|t| 200.0 + pattern(t) + jitter())
+        .collect();
+    let seasons = Seasons::Single(24);
+    let forecaster = Forecaster::new(Device::Cpu);
+    let fit = forecaster.fit(
+        &[Series::new(values.clone(), seasons).unwrap()],
+        &Grid::standard(seasons, false),
+    )[0]
+    .clone();
+    // After the fitted history the level shifts up by 50; feed one day of it.
+    let n = values.len();
+    let shifted: Vec<f32> = (n..n + 24).map(|t| 250.0 + pattern(t)).collect();
+    let mut updated = fit.clone();
+    shifted.iter().for_each(|&y| updated.observe(y));
+    assert_eq!(updated.params(), fit.params(), "observe never refits");
+
+    // The same parameters run over the longer series end in the same state.
+    let p = fit.params();
+    let one_point = Grid::new(&[p.alpha], &[p.beta], &[p.gamma], &[p.omega], &[p.phi]).unwrap();
+    let longer = [values, shifted].concat();
+    let refit = &forecaster.fit(&[Series::new(longer, seasons).unwrap()], &one_point)[0];
+    let (ahead, reference) = (
+        updated.forecast(6, 0.9).unwrap().point,
+        refit.forecast(6, 0.9).unwrap().point,
+    );
+    let stale = fit.forecast(30, 0.9).unwrap().point;
+    for k in 0..6 {
+        assert!(
+            (ahead[k] - reference[k]).abs() < 0.05,
+            "step {}: observed {} vs refitted {}",
+            k + 1,
+            ahead[k],
+            reference[k]
+        );
+        let truth = 250.0 + pattern(n + 24 + k);
+        assert!(
+            (ahead[k] - truth).abs() < (stale[24 + k] - truth).abs() - 10.0,
+            "step {}: the update moves toward the shift",
+            k + 1
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! The admin API end to end in process: routes, layers and status codes.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use tower::ServiceExt;
+
+use super::*;
+use crate::clock::Clock;
+
+fn context(token: Option<&str>) -> Arc<AdminContext> {
+    let config = tidegate_conf::parse(
+        "[[listener]]\naddress = \"127.0.0.1:0\"\n[pool.p]\nbackends = [\"127.0.0.1:9001\"]\n",
+        "t.toml",
+    )
+    .unwrap();
+    let plane = Arc::new(DataPlane::new(config, Clock::new()));
+    Arc::new(AdminContext {
+        reloader: Arc::new(Reloader::new(None, Arc::clone(&plane))),
+        plane,
+        metrics: None,
+        token: token.map(str::to_string),
+    })
+}
+
+async fn call(
+    context: &Arc<AdminContext>,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (StatusCode, HeaderMap, serde_json::Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = request.body(Body::from(body.to_string())).unwrap();
+    let response = router(Arc::clone(context)).oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (parts.status, parts.headers, json)
+}
+
+#[tokio::test]
+async fn the_token_guards_everything_but_the_probes() {
+    let context = context(Some("s3cret"));
+    let (status, headers, body) = call(&context, "GET", "/api/v1/pools", None, "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        headers[header::WWW_AUTHENTICATE],
+        "Bearer realm=\"tidegate\""
+    );
+    assert!(body["error"].is_string());
+    let wrong = call(&context, "GET", "/api/v1/pools", Some("guess"), "").await;
+    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    let (status, _, body) = call(&context, "GET", "/api/v1/pools", Some("s3cret"), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["pools"][0]["backends"][0]["state"], "ready");
+    for probe in ["/healthz", "/readyz"] {
+        assert_eq!(
+            call(&context, "GET", probe, None, "").await.0,
+            StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json() {
+    let context = context(None);
+    let (status, _, body) = call(&context, "GET", "/nope", None, "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "no route for GET /nope");
+    let (status, headers, body) = call(&context, "PUT", "/api/v1/pools", None, "").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(headers.contains_key(header::ALLOW));
+    assert!(body["error"].is_string());
+}
+
+#[tokio::test]
+async fn backends_join_and_drain_and_errors_have_their_status() {
+    let context = context(None);
+    let add = |body: &'static str| {
+        let context = Arc::clone(&context);
+        async move { call(&context, "POST", "/api/v1/pools/p/backends", None, body).await }
+    };
+    let (status, _, body) = add(r#"{"address":"127.0.0.1:9005","weight":2}"#).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        (body["origin"].as_str(), body["weight"].as_u64()),
+        (Some("admin"), Some(2))
+    );
+    assert_eq!(
+        add(r#"{"address":"127.0.0.1:9005"}"#).await.0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        add(r#"{"address":"nowhere"}"#).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let missing = call(&context, "POST", "/api/v1/pools/q/backends", None, "{}").await;
+    assert_eq!(missing.0, StatusCode::NOT_FOUND);
+
+    let uri = "/api/v1/pools/p/backends/127.0.0.1:9005";
+    let (status, _, body) = call(&context, "DELETE", uri, None, "").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(body["state"], "draining");
+    let gone = call(
+        &context,
+        "DELETE",
+        "/api/v1/pools/p/backends/127.0.0.1:1",
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(gone.0, StatusCode::NOT_FOUND);
+    let bad = call(&context, "DELETE", "/api/v1/pools/p/backends/x", None, "").await;
+    assert_eq!(bad.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn reload_without_a_file_conflicts_and_metrics_need_a_recorder() {
+    let context = context(None);
+    let (status, _, body) = call(&context, "POST", "/api/v1/reload", None, "").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body["error"].as_str().unwrap().contains("not started from"));
+    let (status, _, body) = call(&context, "GET", "/metrics", None, "").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body["error"].is_string());
+}
+
+#[tokio::test]
+async fn the_config_hides_its_secrets() {
+    let config = tidegate_conf::parse(
+        "[admin]\naddress = \"127.0.0.1:0\"\ntoken = \"s3cret\"\n\
+         [[listener]]\naddress = \"127.0.0.1:0\"\n[pool.p]\nbackends = [\"127.0.0.1:9001\"]\n",
+        "t.toml",
+    )
+    .unwrap();
+    let plane = Arc::new(DataPlane::new(config, Clock::new()));
+    let context = Arc::new(AdminContext {
+        reloader: Arc::new(Reloader::new(None, Arc::clone(&plane))),
+        plane,
+        metrics: None,
+        token: Some("s3cret".to_string()),
+    });
+    let (status, _, body) = call(&context, "GET", "/api/v1/config", Some("s3cret"), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["admin"]["token"], "***");
+    assert_eq!(body["server"]["grace_period"], "30s");
+    assert_eq!(body["pools"][0]["policy"], "least_conn");
+    assert!(!body.to_string().contains("s3cret"));
+}
+
+#[tokio::test]
+async fn readiness_names_the_pools_without_a_usable_backend() {
+    let context = context(None);
+    let address = "127.0.0.1:9001".parse().unwrap();
+    context.plane.drain_backend("p", address).unwrap();
+    let (status, _, body) = call(&context, "GET", "/readyz", None, "").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["pools"][0], "p");
+}
+
+#[test]
+fn every_example_configuration_shows_as_json() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/examples");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let config = tidegate_conf::load(&path).unwrap();
+            let json = serde_json::to_value(&config).unwrap();
+            assert!(json["pools"][0]["name"].is_string(), "{}", path.display());
+        }
+    }
+}
+
+#[test]
+fn driver_tokens_are_redacted_and_durations_read_as_written() {
+    let config = tidegate_conf::parse(
+        "[[listener]]\naddress = \"127.0.0.1:0\"\n[pool.p]\nbackends = [\"127.0.0.1:9001\"]\n\
+         [driver.hook]\nkind = \"http\"\nurl = \"http://127.0.0.1:7000/pools\"\n\
+         token = \"drv-s3cret\"\ntimeout = \"1500ms\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let json = serde_json::to_value(&config).unwrap();
+    let driver = &json["drivers"][0];
+    assert_eq!(driver["kind"], "http");
+    assert_eq!(driver["token"], "***");
+    assert_eq!(driver["timeout"], "1s 500ms");
+    assert!(!json.to_string().contains("drv-s3cret"));
+}

@@ -1,0 +1,361 @@
+//! The autoscaler inside the proxy: one control loop per pool with a `scaler`.
+//!
+//! Each loop reads this data plane's exact signals (in flight now, request
+//! rate, p95 latency, each backend's state) through [`PlaneSignals`], asks its
+//! driver for instances, and changes membership through the same adapter: new
+//! instances join as pending and take traffic once their health check passes;
+//! victims drain before the driver removes them. A scaled pool without a
+//! `health` table gets a TCP check every second (see
+//! [`crate::plane::effective_health`]), so a process that is still starting is
+//! never sent a request.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tidegate_conf::{BackendSpec, Config, DriverKind, ScalerSpec};
+use tidegate_scaler::driver::{
+    ExecDriver, ExecDriverConfig, HttpDriver, HttpDriverConfig, ProcessDriver, ProcessDriverConfig,
+    StaticDriver,
+};
+use tidegate_scaler::{
+    AuditLog, BackendSample, CostModel, DataPlane as ScalerPlane, Driver, ForecastDevice, Instance,
+    InstanceId, InstanceState, LoopConfig, LoopParts, Metrics, Policy, PoolHandle, PoolLoop,
+    PoolSample, PredictiveConfig, ScalerError, ScheduleRule, SignalSource, Timestamp,
+};
+
+use crate::member::Origin;
+use crate::plane::DataPlane;
+
+/// Decisions kept in memory for `GET /api/v1/scaler/events`.
+const AUDIT_CAPACITY: usize = 4096;
+
+/// Why the autoscaler could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AutoscaleError {
+    /// The pool's scaler settings or driver were refused.
+    #[error("pool \"{pool}\": {source}")]
+    Scaler {
+        /// The pool.
+        pool: String,
+        /// The scaler's reason.
+        #[source]
+        source: ScalerError,
+    },
+    /// The pool names a driver the configuration does not define.
+    #[error("pool \"{pool}\": no [driver.{driver}]")]
+    NoDriver {
+        /// The pool.
+        pool: String,
+        /// The driver it names.
+        driver: String,
+    },
+}
+
+/// The running control loops, their drivers, audit log and counters.
+#[derive(Debug)]
+pub struct Autoscaler {
+    handles: BTreeMap<String, PoolHandle>,
+    drivers: Vec<Arc<dyn Driver>>,
+    audit: Arc<AuditLog>,
+    metrics: Arc<Metrics>,
+}
+
+impl Autoscaler {
+    /// Starts a loop, on the current tokio runtime, for every pool of `config`
+    /// with a `scaler`; each stops when `shutdown` flips to true.
+    pub fn start(
+        config: &Config,
+        plane: &Arc<DataPlane>,
+        shutdown: &tokio::sync::watch::Receiver<bool>,
+    ) -> Result<Self, AutoscaleError> {
+        let audit = Arc::new(AuditLog::new(AUDIT_CAPACITY));
+        let metrics = Arc::new(Metrics::new());
+        let adapter = Arc::new(PlaneSignals(Arc::clone(plane)));
+        let mut drivers: BTreeMap<String, Arc<dyn Driver>> = BTreeMap::new();
+        let mut handles = BTreeMap::new();
+        for pool in &config.pools {
+            let Some(spec) = &pool.scaler else { continue };
+            let fail = |source| AutoscaleError::Scaler {
+                pool: pool.name.clone(),
+                source,
+            };
+            let driver = match drivers.get(&spec.driver) {
+                Some(driver) => Arc::clone(driver),
+                None => {
+                    let Some(driver) = config.driver(&spec.driver) else {
+                        return Err(AutoscaleError::NoDriver {
+                            pool: pool.name.clone(),
+                            driver: spec.driver.clone(),
+                        });
+                    };
+                    let driver =
+                        build_driver(&driver.name, &driver.kind, pool, config.server.grace_period)
+                            .map_err(fail)?;
+                    drivers.insert(spec.driver.clone(), Arc::clone(&driver));
+                    driver
+                }
+            };
+            let audit = match &spec.audit_log {
+                Some(path) => Arc::new(AuditLog::with_file(AUDIT_CAPACITY, path).map_err(fail)?),
+                None => Arc::clone(&audit),
+            };
+            let parts = LoopParts {
+                driver,
+                signals: Arc::clone(&adapter) as Arc<dyn SignalSource>,
+                data_plane: Arc::clone(&adapter) as Arc<dyn ScalerPlane>,
+                audit,
+                metrics: Arc::clone(&metrics),
+                recommenders: Vec::new(),
+            };
+            let loop_config = LoopConfig {
+                grace_period: config.server.grace_period,
+                ..LoopConfig::default()
+            };
+            let pool_loop =
+                PoolLoop::new(&pool.name, policy(spec).map_err(fail)?, parts, loop_config)
+                    .map_err(fail)?;
+            handles.insert(pool.name.clone(), pool_loop.handle());
+            let mut stop = shutdown.clone();
+            tokio::spawn(pool_loop.run(
+                Timestamp::from_system_time(SystemTime::now()),
+                async move {
+                    let _ = stop.wait_for(|stopping| *stopping).await;
+                },
+            ));
+            tracing::info!(pool = %pool.name, driver = %spec.driver, min = spec.min, max = spec.max, "autoscaler started");
+        }
+        Ok(Self {
+            handles,
+            drivers: drivers.into_values().collect(),
+            audit,
+            metrics,
+        })
+    }
+
+    /// The admin handle of `pool`'s loop.
+    pub fn handle(&self, pool: &str) -> Option<&PoolHandle> {
+        self.handles.get(pool)
+    }
+
+    /// The scaled pools' names.
+    pub fn pools(&self) -> impl Iterator<Item = &str> {
+        self.handles.keys().map(String::as_str)
+    }
+
+    /// The decisions recorded in memory.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// The loops' counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Stops every instance the drivers started (the process driver's children).
+    pub async fn shutdown(&self) {
+        for driver in &self.drivers {
+            if let Err(e) = driver.shutdown().await {
+                tracing::warn!(driver = driver.name(), error = %e, "driver shutdown failed");
+            }
+        }
+    }
+}
+
+/// The scaler policy of a pool's `[pool.NAME.scaler]`.
+pub(crate) fn policy(spec: &ScalerSpec) -> Result<Policy, ScalerError> {
+    let schedule = spec
+        .schedule
+        .iter()
+        .map(|entry| ScheduleRule::new(&entry.cron, entry.min, entry.max))
+        .collect::<Result<Vec<_>, _>>()?;
+    let policy = Policy {
+        min: spec.min,
+        max: spec.max,
+        target_in_flight: spec.target_in_flight,
+        stable_window: spec.stable_window,
+        panic_window: spec.panic_window,
+        panic_threshold: spec.panic_threshold,
+        scale_down_delay: spec.scale_down_delay,
+        max_scale_up_rate: spec.max_scale_up_rate,
+        lead_time: spec.lead_time,
+        tick: spec.tick,
+        cost: spec.cost.as_ref().map(|c| CostModel {
+            per_instance_hour: c.per_instance_hour,
+            budget_per_hour: c.budget_per_hour,
+        }),
+        schedule,
+    };
+    policy.validate()?;
+    Ok(policy)
+}
+
+/// The predictive settings of a pool's scaler, as the scaler crate takes them.
+pub(crate) fn predictive(spec: &ScalerSpec, service_time: Option<Duration>) -> PredictiveConfig {
+    let defaults = PredictiveConfig::default();
+    let mut config = match &spec.predictive {
+        Some(p) => PredictiveConfig {
+            enabled: p.enabled,
+            seasons: p.seasons.clone(),
+            history: p.history,
+            quantile: p.quantile,
+            refit_every: p.refit_every,
+            damped: p.damped,
+            ..defaults
+        },
+        None => PredictiveConfig {
+            enabled: false,
+            ..defaults
+        },
+    };
+    config.lead_time = spec.lead_time;
+    config.target_in_flight = spec.target_in_flight;
+    config.service_time = service_time;
+    config
+}
+
+/// The forecasting device `[forecast] device` names.
+pub(crate) fn forecast_device(device: tidegate_conf::ForecastDevice) -> ForecastDevice {
+    match device {
+        tidegate_conf::ForecastDevice::Auto => ForecastDevice::Auto,
+        tidegate_conf::ForecastDevice::Cpu => ForecastDevice::Cpu,
+        tidegate_conf::ForecastDevice::Gpu => ForecastDevice::Gpu,
+    }
+}
+
+/// The driver `name` of kind `kind`, for `pool`.
+fn build_driver(
+    name: &str,
+    kind: &DriverKind,
+    pool: &tidegate_conf::Pool,
+    grace_period: Duration,
+) -> Result<Arc<dyn Driver>, ScalerError> {
+    let name = name.to_string();
+    Ok(match kind {
+        DriverKind::Static => {
+            let instances = pool
+                .backends
+                .iter()
+                .map(|b| Instance {
+                    id: InstanceId::new(b.address.to_string()),
+                    address: b.address,
+                    region: b.region.clone(),
+                    state: InstanceState::Pending,
+                })
+                .collect();
+            Arc::new(StaticDriver::new(name).with_pool(&pool.name, instances))
+        }
+        DriverKind::Process {
+            command,
+            ports,
+            regions,
+            env,
+        } => {
+            let mut config = ProcessDriverConfig::new(resolve_self(command), ports.clone());
+            config.regions = regions.clone();
+            config.env = env.clone();
+            config.grace_period = grace_period;
+            Arc::new(ProcessDriver::new(name, config)?)
+        }
+        DriverKind::Exec {
+            list,
+            launch,
+            remove,
+            timeout,
+        } => {
+            let mut config = ExecDriverConfig::new(list.clone(), launch.clone(), remove.clone());
+            config.timeout = *timeout;
+            Arc::new(ExecDriver::new(name, config)?)
+        }
+        DriverKind::Http {
+            url,
+            token,
+            timeout,
+        } => {
+            let mut config = HttpDriverConfig::new(url.clone());
+            config.token = token.clone();
+            config.timeout = *timeout;
+            Arc::new(HttpDriver::new(name, config)?)
+        }
+    })
+}
+
+/// `tidegate ...` runs this very binary, so the demo and the examples work
+/// without `tidegate` on the PATH.
+fn resolve_self(command: &[String]) -> Vec<String> {
+    let mut command = command.to_vec();
+    if command.first().is_some_and(|program| program == "tidegate") {
+        if let Ok(exe) = std::env::current_exe() {
+            command[0] = exe.to_string_lossy().into_owned();
+        }
+    }
+    command
+}
+
+/// The data plane as the scaler sees it: signals in, membership out.
+#[derive(Debug)]
+pub struct PlaneSignals(Arc<DataPlane>);
+
+impl SignalSource for PlaneSignals {
+    fn sample(&self, pool: &str) -> PoolSample {
+        let routing = self.0.routing().load();
+        let Some(pool) = routing.pool(pool) else {
+            return PoolSample::default();
+        };
+        let now = self.0.clock().now();
+        let state = pool.state();
+        let backends = pool
+            .members()
+            .iter()
+            .map(|member| BackendSample {
+                address: member.addr(),
+                state: if member.draining_since().is_some() {
+                    InstanceState::Draining
+                } else if member.is_pending() {
+                    InstanceState::Pending
+                } else {
+                    InstanceState::Ready
+                },
+                in_flight: u64::from(member.backend().in_flight()),
+            })
+            .collect();
+        PoolSample {
+            in_flight: f64::from(state.in_flight()),
+            request_rate: state.meter().rate(now, 1_000_000_000),
+            p95_latency: state
+                .latency()
+                .quantile(0.95)
+                .map(|ns| Duration::from_nanos(ns as u64)),
+            backends,
+        }
+    }
+}
+
+impl ScalerPlane for PlaneSignals {
+    fn add_backend(&self, pool: &str, address: SocketAddr, region: Option<&str>) {
+        let backend = BackendSpec {
+            address,
+            region: region.map(str::to_string),
+            weight: 1,
+        };
+        if let Err(e) = self.0.add_backend(pool, backend, Origin::Scaler) {
+            tracing::debug!(error = %e, "autoscaler add_backend");
+        }
+    }
+
+    fn drain(&self, pool: &str, address: SocketAddr) {
+        if let Err(e) = self.0.drain_backend(pool, address) {
+            tracing::debug!(error = %e, "autoscaler drain");
+        }
+    }
+
+    fn is_drained(&self, pool: &str, address: SocketAddr) -> bool {
+        self.0.is_gone(pool, address)
+    }
+
+    fn remove_backend(&self, pool: &str, address: SocketAddr) {
+        self.0.remove_backend(pool, address);
+    }
+}
