@@ -2,6 +2,8 @@
 //! in-flight guard, the peak-EWMA sample, and the metrics and statistics recorded
 //! when the request ends (counter increment, histogram records).
 
+#![allow(clippy::expect_used)]
+
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};

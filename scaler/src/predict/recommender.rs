@@ -23,7 +23,8 @@ use crate::recommend::{Recommendation, Recommender};
 use crate::signals::Signals;
 use crate::time::Timestamp;
 
-/// Forecasts a pool's demand and recommends instances ahead of it.
+/// Forecasts a pool's demand and recommends instances ahead of it; one per pool (the
+/// `pool` argument of `recommend` is not consulted).
 #[derive(Debug)]
 pub struct PredictiveRecommender {
     pool: String,
