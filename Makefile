@@ -2,6 +2,7 @@
 # Both install what is missing first (scripts/install-deps.sh).
 
 CARGO ?= cargo
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: deps build demo test lint fmt bench api-check
 
@@ -12,7 +13,7 @@ build: deps
 	$(CARGO) build --release -p tidegate
 
 demo: build
-	./target/release/tidegate demo
+	$(TARGET_DIR)/release/tidegate demo
 
 lint: deps
 	$(CARGO) fmt --all --check
@@ -21,9 +22,9 @@ lint: deps
 test: lint
 	$(CARGO) build -p tidegate
 	$(CARGO) test --workspace
-	@for f in conf/examples/*.toml; do ./target/debug/tidegate check -c $$f >/dev/null || exit 1; done
+	@for f in conf/examples/*.toml; do $(TARGET_DIR)/debug/tidegate check -c $$f >/dev/null || exit 1; done
 	@echo "all example configurations pass tidegate check"
-	TIDEGATE_BIN=target/debug/tidegate bash scripts/api-check.sh
+	TIDEGATE_BIN=$(TARGET_DIR)/debug/tidegate bash scripts/api-check.sh
 
 fmt:
 	$(CARGO) fmt --all
@@ -34,4 +35,4 @@ bench: deps
 # The admin API against its OpenAPI document, with schemathesis (about 30 s).
 api-check: deps
 	$(CARGO) build -p tidegate
-	TIDEGATE_BIN=target/debug/tidegate bash scripts/api-check.sh
+	TIDEGATE_BIN=$(TARGET_DIR)/debug/tidegate bash scripts/api-check.sh

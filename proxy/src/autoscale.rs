@@ -1,8 +1,9 @@
 //! The autoscaler inside the proxy: one control loop per pool with a `scaler`.
 //!
 //! Each loop reads this data plane's exact signals (in flight now, request
-//! rate, p95 latency, each backend's state) through [`PlaneSignals`], asks its
-//! driver for instances, and changes membership through the same adapter: new
+//! rate, p95 latency, each backend's state) through [`PlaneSignals`], adds the
+//! predictive recommendation (Holt-Winters at now + `lead_time`) when
+//! `predictive` is enabled, asks its driver for instances, and changes membership through the same adapter: new
 //! instances join as pending and take traffic once their health check passes;
 //! victims drain before the driver removes them. A scaled pool without a
 //! `health` table gets a TCP check every second (see
@@ -20,9 +21,10 @@ use tidegate_scaler::driver::{
     StaticDriver,
 };
 use tidegate_scaler::{
-    AuditLog, BackendSample, CostModel, DataPlane as ScalerPlane, Driver, ForecastDevice, Instance,
-    InstanceId, InstanceState, LoopConfig, LoopParts, Metrics, Policy, PoolHandle, PoolLoop,
-    PoolSample, PredictiveConfig, ScalerError, ScheduleRule, SignalSource, Timestamp,
+    AuditLog, BackendSample, CostModel, DataPlane as ScalerPlane, Driver, ForecastDevice,
+    Forecaster, Instance, InstanceId, InstanceState, LoopConfig, LoopParts, Metrics, Policy,
+    PoolHandle, PoolLoop, PoolSample, PredictiveConfig, PredictiveRecommender, Recommender,
+    ScalerError, ScheduleRule, SignalSource, Timestamp,
 };
 
 use crate::member::Origin;
@@ -73,6 +75,7 @@ impl Autoscaler {
         let audit = Arc::new(AuditLog::new(AUDIT_CAPACITY));
         let metrics = Arc::new(Metrics::new());
         let adapter = Arc::new(PlaneSignals(Arc::clone(plane)));
+        let mut forecaster: Option<Arc<Forecaster>> = None;
         let mut drivers: BTreeMap<String, Arc<dyn Driver>> = BTreeMap::new();
         let mut handles = BTreeMap::new();
         for pool in &config.pools {
@@ -101,13 +104,27 @@ impl Autoscaler {
                 Some(path) => Arc::new(AuditLog::with_file(AUDIT_CAPACITY, path).map_err(fail)?),
                 None => Arc::clone(&audit),
             };
+            let mut recommenders: Vec<Arc<dyn Recommender>> = Vec::new();
+            let predictive_config = predictive(spec, None);
+            if predictive_config.enabled {
+                // One forecaster (GPU device or CPU pool) shared by every pool.
+                let forecaster = forecaster
+                    .get_or_insert_with(|| {
+                        Arc::new(Forecaster::new(forecast_device(config.forecast.device)))
+                    })
+                    .clone();
+                let recommender =
+                    PredictiveRecommender::new(&pool.name, &predictive_config, forecaster)
+                        .map_err(fail)?;
+                recommenders.push(Arc::new(recommender));
+            }
             let parts = LoopParts {
                 driver,
                 signals: Arc::clone(&adapter) as Arc<dyn SignalSource>,
                 data_plane: Arc::clone(&adapter) as Arc<dyn ScalerPlane>,
                 audit,
                 metrics: Arc::clone(&metrics),
-                recommenders: Vec::new(),
+                recommenders,
             };
             let loop_config = LoopConfig {
                 grace_period: config.server.grace_period,
