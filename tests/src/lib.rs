@@ -278,32 +278,15 @@ pub async fn get(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<Answer, String> {
-    let mut request = Request::get(format!("http://{addr}{path}"));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let request = request
-        .body(Full::new(Bytes::new()))
-        .map_err(|e| e.to_string())?;
-    let response = client
-        .request(request)
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    let status = response.status();
-    let retry_after = response
-        .headers()
+    let reply = send(client, http::Method::GET, addr, path, headers, "").await?;
+    let retry_after = reply
+        .headers
         .get(http::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
     Ok(Answer {
-        status,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        status: reply.status,
+        body: reply.body,
         retry_after,
     })
 }
