@@ -52,32 +52,7 @@ enum Command {
         print_config: bool,
     },
     /// Replay a demand trace through a pool's autoscaler in virtual time.
-    Simulate {
-        /// The TOML configuration file with the pool's scaler.
-        #[arg(short, long, value_name = "FILE")]
-        config: PathBuf,
-        /// The pool to simulate.
-        #[arg(long)]
-        pool: String,
-        /// CSV trace: a timestamp column, then value columns.
-        #[arg(long, value_name = "CSV")]
-        trace: PathBuf,
-        /// The trace column (default: the first value column).
-        #[arg(long)]
-        column: Option<String>,
-        /// Scale the trace so its maximum is this many requests per second.
-        #[arg(long, value_name = "R")]
-        peak_rps: f64,
-        /// Virtual time per trace row, e.g. "1h".
-        #[arg(long, value_parser = humantime::parse_duration, value_name = "D")]
-        step: Duration,
-        /// reactive, oracle (bound from the true future), or all.
-        #[arg(long, default_value = "all")]
-        policy: String,
-        /// Where summary.json, timeline.csv and timeline.svg go.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-    },
+    Simulate(tidegate::simulate::SimulateRequest),
     /// A small HTTP backend for demos, tests and benchmarks.
     Backend {
         /// Port to listen on (0 picks a free one; the real one is printed).
@@ -109,27 +84,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { config, watch } => run(&config, watch),
         Command::Check { config } => return check(&config),
-        Command::Simulate {
-            config,
-            pool,
-            trace,
-            column,
-            peak_rps,
-            step,
-            policy,
-            out,
-        } => {
+        Command::Simulate(request) => {
             init_logs(LogFormat::Text);
-            let request = tidegate::simulate::SimulateRequest {
-                config,
-                pool,
-                trace,
-                column,
-                peak_rps,
-                step,
-                policy,
-                out,
-            };
             return match tidegate::simulate::run(&request) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

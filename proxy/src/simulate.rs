@@ -14,24 +14,32 @@ use tidegate_scaler::simulate::{
 };
 use tidegate_scaler::ScalerError;
 
-/// What `tidegate simulate` was asked to do.
-#[derive(Debug, Clone)]
+/// What `tidegate simulate` was asked to do (its command-line arguments).
+#[derive(Debug, Clone, clap::Args)]
 pub struct SimulateRequest {
-    /// The configuration file.
+    /// The TOML configuration file with the pool's scaler.
+    #[arg(short, long, value_name = "FILE")]
     pub config: PathBuf,
-    /// The pool whose scaler is simulated.
+    /// The pool to simulate.
+    #[arg(long)]
     pub pool: String,
-    /// The CSV trace.
+    /// CSV trace: a timestamp column, then value columns.
+    #[arg(long, value_name = "CSV")]
     pub trace: PathBuf,
     /// The trace column (default: the first value column).
+    #[arg(long)]
     pub column: Option<String>,
-    /// The request rate the trace's maximum becomes.
+    /// Scale the trace so its maximum is this many requests per second.
+    #[arg(long, value_name = "R")]
     pub peak_rps: f64,
-    /// Virtual time per trace row.
+    /// Virtual time per trace row, e.g. "1h".
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "D")]
     pub step: Duration,
-    /// `reactive`, `oracle`, ... or `all`.
+    /// reactive, predictive, oracle (bound from the true future), or all.
+    #[arg(long, default_value = "all")]
     pub policy: String,
-    /// Where the three files go.
+    /// Where summary.json, timeline.csv and timeline.svg go.
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 }
 
