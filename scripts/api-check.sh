@@ -76,6 +76,10 @@ path_prefix = "/regional"
 pool = "regional"
 
 [[route]]
+path_prefix = "/scaled"
+pool = "scaled"
+
+[[route]]
 pool = "web"
 
 [pool.web]
@@ -85,6 +89,21 @@ backends = ["${backends[0]}", "${backends[1]}"]
 [pool.regional]
 policy = "region_affinity"
 backends = [{ address = "${backends[0]}", region = "eu-west" }]
+
+[pool.scaled]
+backends = ["${backends[1]}"]
+
+[pool.scaled.scaler]
+driver = "fixed"
+min = 1
+max = 2
+predictive = { enabled = true, seasons = ["1h"], history = "1d" }
+
+[driver.fixed]
+kind = "static"
+
+[forecast]
+device = "cpu"
 EOF
 
 "$bin" run -c "$work/tidegate.toml" >"$work/tidegate.out" 2>"$work/tidegate.err" &

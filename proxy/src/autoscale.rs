@@ -58,10 +58,27 @@ pub enum AutoscaleError {
 /// The running control loops, their drivers, audit log and counters.
 #[derive(Debug)]
 pub struct Autoscaler {
-    handles: BTreeMap<String, PoolHandle>,
+    pools: BTreeMap<String, ScaledPool>,
     drivers: Vec<Arc<dyn Driver>>,
     audit: Arc<AuditLog>,
     metrics: Arc<Metrics>,
+}
+
+/// One scaled pool: its loop's handle, its settings and its forecast.
+#[derive(Debug)]
+pub struct ScaledPool {
+    /// Steers the loop: overrides in, status out.
+    pub handle: PoolHandle,
+    /// The `[driver.NAME]` it scales through.
+    pub driver: String,
+    /// The configured floor.
+    pub min: u32,
+    /// The configured ceiling.
+    pub max: u32,
+    /// In-flight requests per ready instance the loop aims at.
+    pub target_in_flight: f64,
+    /// The demand forecast, when `predictive` is enabled.
+    pub forecast: Option<Arc<PredictiveRecommender>>,
 }
 
 impl Autoscaler {
@@ -77,7 +94,7 @@ impl Autoscaler {
         let adapter = Arc::new(PlaneSignals(Arc::clone(plane)));
         let mut forecaster: Option<Arc<Forecaster>> = None;
         let mut drivers: BTreeMap<String, Arc<dyn Driver>> = BTreeMap::new();
-        let mut handles = BTreeMap::new();
+        let mut pools = BTreeMap::new();
         for pool in &config.pools {
             let Some(spec) = &pool.scaler else { continue };
             let fail = |source| AutoscaleError::Scaler {
@@ -105,6 +122,7 @@ impl Autoscaler {
                 None => Arc::clone(&audit),
             };
             let mut recommenders: Vec<Arc<dyn Recommender>> = Vec::new();
+            let mut forecast = None;
             let predictive_config = predictive(spec, None);
             if predictive_config.enabled {
                 // One forecaster (GPU device or CPU pool) shared by every pool.
@@ -116,7 +134,9 @@ impl Autoscaler {
                 let recommender =
                     PredictiveRecommender::new(&pool.name, &predictive_config, forecaster)
                         .map_err(fail)?;
-                recommenders.push(Arc::new(recommender));
+                let recommender = Arc::new(recommender);
+                recommenders.push(Arc::clone(&recommender) as Arc<dyn Recommender>);
+                forecast = Some(recommender);
             }
             let parts = LoopParts {
                 driver,
@@ -133,7 +153,17 @@ impl Autoscaler {
             let pool_loop =
                 PoolLoop::new(&pool.name, policy(spec).map_err(fail)?, parts, loop_config)
                     .map_err(fail)?;
-            handles.insert(pool.name.clone(), pool_loop.handle());
+            pools.insert(
+                pool.name.clone(),
+                ScaledPool {
+                    handle: pool_loop.handle(),
+                    driver: spec.driver.clone(),
+                    min: spec.min,
+                    max: spec.max,
+                    target_in_flight: spec.target_in_flight,
+                    forecast,
+                },
+            );
             let mut stop = shutdown.clone();
             tokio::spawn(pool_loop.run(
                 Timestamp::from_system_time(SystemTime::now()),
@@ -144,21 +174,36 @@ impl Autoscaler {
             tracing::info!(pool = %pool.name, driver = %spec.driver, min = spec.min, max = spec.max, "autoscaler started");
         }
         Ok(Self {
-            handles,
+            pools,
             drivers: drivers.into_values().collect(),
             audit,
             metrics,
         })
     }
 
-    /// The admin handle of `pool`'s loop.
-    pub fn handle(&self, pool: &str) -> Option<&PoolHandle> {
-        self.handles.get(pool)
+    /// An autoscaler with no scaled pool, for a configuration without `scaler` tables.
+    pub fn idle() -> Self {
+        Self {
+            pools: BTreeMap::new(),
+            drivers: Vec::new(),
+            audit: Arc::new(AuditLog::new(AUDIT_CAPACITY)),
+            metrics: Arc::new(Metrics::new()),
+        }
     }
 
-    /// The scaled pools' names.
-    pub fn pools(&self) -> impl Iterator<Item = &str> {
-        self.handles.keys().map(String::as_str)
+    /// `pool`'s loop, settings and forecast.
+    pub fn pool(&self, pool: &str) -> Option<&ScaledPool> {
+        self.pools.get(pool)
+    }
+
+    /// The scaled pools, by name.
+    pub fn pools(&self) -> impl Iterator<Item = (&str, &ScaledPool)> {
+        self.pools.iter().map(|(name, pool)| (name.as_str(), pool))
+    }
+
+    /// The names of the drivers in use.
+    pub fn driver_names(&self) -> impl Iterator<Item = &str> {
+        self.drivers.iter().map(|driver| driver.name())
     }
 
     /// The decisions recorded in memory.

@@ -10,6 +10,9 @@
 //! `tidegate backend`, and [`demo`] wires everything together on one machine.
 
 #![forbid(unsafe_code)]
+// The admin context holds the forecaster, whose wgpu types nest deeply enough that
+// proving it `Send + Sync` needs more than the default recursion limit.
+#![recursion_limit = "256"]
 
 pub mod admin;
 pub mod autoscale;

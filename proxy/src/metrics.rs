@@ -10,6 +10,7 @@ use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gau
 use metrics::{Counter, Histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::autoscale::Autoscaler;
 use crate::plane::DataPlane;
 
 /// Upper bounds of the request duration histogram's buckets, in seconds.
@@ -70,6 +71,26 @@ fn describe() {
         "tidegate_config_reloads_total",
         "Configuration reloads by result"
     );
+    describe_gauge!(
+        "tidegate_scaler_desired_instances",
+        "Instances the autoscaler wants for a pool"
+    );
+    describe_counter!(
+        "tidegate_scaler_decisions_total",
+        "Autoscaler decisions by pool and direction: up, down, none"
+    );
+    describe_gauge!(
+        "tidegate_cost_per_hour",
+        "What a scaled pool's instances cost per hour, in the cost model's currency"
+    );
+    describe_counter!(
+        "tidegate_driver_errors_total",
+        "Failed calls to a scaler driver"
+    );
+    describe_gauge!(
+        "tidegate_forecast_requests_per_second",
+        "Forecast demand of a pool at now + lead_time, upper quantile"
+    );
 }
 
 /// The `tidegate_requests_total` handles of one backend, by status class.
@@ -101,8 +122,9 @@ pub fn count_reload(ok: bool) {
         .increment(1);
 }
 
-/// The Prometheus text exposition, with gauges refreshed from `plane`.
-pub fn render(handle: &PrometheusHandle, plane: &DataPlane) -> String {
+/// The Prometheus text exposition, with gauges refreshed from `plane` and the
+/// scaler's figures from `autoscaler`.
+pub fn render(handle: &PrometheusHandle, plane: &DataPlane, autoscaler: &Autoscaler) -> String {
     let now = plane.clock().now();
     let routing = plane.routing().load();
     for pool in routing.pools() {
@@ -143,5 +165,33 @@ pub fn render(handle: &PrometheusHandle, plane: &DataPlane) -> String {
             0.0
         });
     }
+    scaler_figures(autoscaler);
     handle.render()
+}
+
+/// Copies the autoscaler's counters and gauges into the registry.
+fn scaler_figures(autoscaler: &Autoscaler) {
+    let snapshot = autoscaler.metrics().snapshot();
+    for (name, pool) in autoscaler.pools() {
+        let counters = snapshot.pools.get(name).cloned().unwrap_or_default();
+        let pool_label = name.to_string();
+        gauge!("tidegate_scaler_desired_instances", "pool" => pool_label.clone())
+            .set(f64::from(counters.desired));
+        gauge!("tidegate_cost_per_hour", "pool" => pool_label.clone()).set(counters.cost_per_hour);
+        for (direction, count) in [
+            ("up", counters.decisions_up),
+            ("down", counters.decisions_down),
+            ("none", counters.decisions_none),
+        ] {
+            counter!("tidegate_scaler_decisions_total", "pool" => pool_label.clone(), "direction" => direction)
+                .absolute(count);
+        }
+        if let Some(rps) = pool.forecast.as_ref().and_then(|f| f.forecast_rps()) {
+            gauge!("tidegate_forecast_requests_per_second", "pool" => pool_label).set(rps);
+        }
+    }
+    for driver in autoscaler.driver_names() {
+        let errors = snapshot.driver_errors.get(driver).copied().unwrap_or(0);
+        counter!("tidegate_driver_errors_total", "driver" => driver.to_string()).absolute(errors);
+    }
 }

@@ -262,17 +262,19 @@ impl Proxy {
         let plane = Arc::clone(&self.plane);
         let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
         let admin = self.admin;
+        let config = self.plane.config();
+        let autoscaler =
+            Arc::new(control.block_on(async { Autoscaler::start(&config, &plane, &shutdown_rx) })?);
         let admin_context = Arc::new(AdminContext {
             plane: Arc::clone(&self.plane),
             reloader: Arc::clone(&self.reloader),
+            autoscaler: Arc::clone(&autoscaler),
             metrics: self.metrics,
             token: admin.as_ref().and_then(|a| a.token.clone()),
         });
         let reloader = Arc::clone(&self.reloader);
         let watch = self.watch;
-        let config = self.plane.config();
         control.block_on(async move {
-            let autoscaler = Autoscaler::start(&config, &plane, &shutdown_rx)?;
             let housekeeping = tokio::spawn(maintenance::run(plane));
             if let Some(admin) = admin {
                 match TcpListener::from_std(admin.socket) {

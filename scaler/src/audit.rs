@@ -27,6 +27,7 @@ use crate::time::Timestamp;
 
 /// Something the loop did to reconcile a decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
     /// Listed the driver's instances.
@@ -69,6 +70,7 @@ pub enum Action {
 
 /// How an action went.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ActionResult {
     /// Done.
@@ -97,6 +99,7 @@ impl ActionResult {
 
 /// An action and its result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActionRecord {
     /// What the loop did.
     pub action: Action,
@@ -106,6 +109,7 @@ pub struct ActionRecord {
 
 /// One decision of one pool, with its inputs and consequences.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     /// When it was decided.
     pub at: Timestamp,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// A driver's name for one instance, unique within a pool.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct InstanceId(String);
 

@@ -14,6 +14,7 @@ use crate::time::Timestamp;
 
 /// One source's advice: run this many instances.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recommendation {
     /// Who advises, e.g. `reactive`, `panic`, `schedule`, `predictive`.
     pub source: Cow<'static, str>,

@@ -62,6 +62,7 @@ pub struct Observation {
 
 /// The inputs of one decision: window averages and instance counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signals {
     /// In-flight averaged over the stable window.
     pub stable_in_flight: f64,

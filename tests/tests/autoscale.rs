@@ -6,7 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use tidegate_tests::{config_file, failures, load, proxy};
+use http::Method;
+use tidegate_tests::{
+    backend, client, config_file, failures, get, load, proxy, proxy_with_admin, send, Process,
+};
 
 /// A block of `n` consecutive ports that are free right now.
 fn free_port_block(n: u16) -> u16 {
@@ -107,5 +110,293 @@ async fn the_pool_grows_under_load_and_shrinks_after_without_losing_a_request() 
     assert!(
         orphans.is_empty(),
         "backend processes left behind on ports {orphans:?}"
+    );
+}
+
+/// GETs `path` from the admin API as JSON.
+async fn admin_json(proxy: &Process, path: &str) -> serde_json::Value {
+    let reply = send(&client(), Method::GET, proxy.admin_addr(), path, &[], "")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+/// Polls the audit trail until an event's failed action message contains `needle`.
+async fn wait_for_failed_action(
+    proxy: &Process,
+    needle: &str,
+    within: Duration,
+) -> serde_json::Value {
+    let started = Instant::now();
+    while started.elapsed() < within {
+        let events = admin_json(proxy, "/api/v1/scaler/events?pool=p&limit=50").await;
+        let found = events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|event| {
+                event["actions"].as_array().unwrap().iter().find(|action| {
+                    action["result"]["status"] == "failed"
+                        && action["result"]["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains(needle))
+                })
+            });
+        if let Some(action) = found {
+            return action.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no failed driver call mentioning {needle:?} within {within:?}");
+}
+
+/// The value of the sample `name{labels}` in the Prometheus text `metrics`.
+fn sample(metrics: &str, name_and_labels: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|line| line.starts_with(name_and_labels))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_exec_driver_backs_off_is_audited_and_the_loop_recovers() {
+    let instance = backend(0, None);
+    let dir = tempfile::tempdir().unwrap();
+    let mode = dir.path().join("mode");
+    let script = dir.path().join("cloud.sh");
+    // `fail` exits 1, `hang` outlives the driver's timeout, `ok` lists the backend.
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh
+             case \"$(cat {mode})\" in
+               fail) echo 'cloud API unavailable' >&2; exit 1 ;;
+               hang) exec sleep 5 ;;
+             esac
+             if [ \"$1\" = list ]; then echo '[{{\"id\":\"vm-1\",\"address\":\"{addr}\"}}]'; else echo '{{}}'; fi
+",
+            mode = mode.display(),
+            addr = instance.addr(),
+        ),
+    )
+    .unwrap();
+    std::fs::write(&mode, "fail").unwrap();
+    let script = script.display();
+    let config = config_file(&format!(
+        "[admin]\naddress = \"127.0.0.1:0\"\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
+         [pool.p]\npolicy = \"least_conn\"\n\n\
+         [pool.p.scaler]\ndriver = \"cloud\"\nmin = 1\nmax = 2\n\n\
+         [driver.cloud]\nkind = \"exec\"\ntimeout = \"300ms\"\n\
+         list = [\"sh\", \"{script}\", \"list\"]\n\
+         launch = [\"sh\", \"{script}\", \"launch\"]\n\
+         remove = [\"sh\", \"{script}\", \"remove\"]\n"
+    ));
+    let proxy = proxy_with_admin(&config, 1);
+
+    // A script that fails: the failure is audited, counted, and the loop backs off.
+    let failed = wait_for_failed_action(&proxy, "exited with", Duration::from_secs(10)).await;
+    assert_eq!(failed["action"]["kind"], "list", "{failed}");
+    assert_eq!(failed["result"]["error"], "transient", "{failed}");
+    let status = admin_json(&proxy, "/api/v1/pools/p/scaler").await;
+    assert!(status["backoff_until"].is_string(), "{status}");
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cloud API unavailable"),
+        "{status}"
+    );
+
+    // A script that hangs past the timeout: killed, audited as a timeout.
+    std::fs::write(&mode, "hang").unwrap();
+    let timed_out = wait_for_failed_action(&proxy, "timed out", Duration::from_secs(15)).await;
+    assert_eq!(timed_out["result"]["error"], "transient", "{timed_out}");
+    let reply = send(
+        &client(),
+        Method::GET,
+        proxy.admin_addr(),
+        "/metrics",
+        &[],
+        "",
+    )
+    .await
+    .unwrap();
+    let errors = sample(
+        &reply.body,
+        "tidegate_driver_errors_total{driver=\"cloud\"}",
+    )
+    .expect("the driver's error counter is exported");
+    assert!(errors >= 2.0, "{errors} driver errors counted");
+    assert!(
+        sample(
+            &reply.body,
+            "tidegate_scaler_decisions_total{pool=\"p\",direction=\"none\"}"
+        )
+        .is_some_and(|n| n >= 1.0),
+        "the loop kept deciding while the driver failed"
+    );
+
+    // The script works again: after its backoff the loop lists the instance, which
+    // joins the pool once its health check passes, and serves.
+    std::fs::write(&mode, "ok").unwrap();
+    let recovering = Instant::now();
+    let http = client();
+    let mut served = false;
+    while recovering.elapsed() < Duration::from_secs(30) {
+        if get(&http, proxy.addr(), "/", &[])
+            .await
+            .is_ok_and(|answer| answer.status == 200)
+        {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "the pool serves once the driver recovers");
+    println!(
+        "{errors} driver errors counted; serving {:?} after the script was fixed",
+        recovering.elapsed()
+    );
+    // The loop's status catches up on its next tick.
+    let mut status = admin_json(&proxy, "/api/v1/pools/p/scaler").await;
+    let settling = Instant::now();
+    while status["ready"] != 1 && settling.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = admin_json(&proxy, "/api/v1/pools/p/scaler").await;
+    }
+    assert_eq!(status["ready"], 1, "{status}");
+    let reply = send(
+        &client(),
+        Method::GET,
+        proxy.admin_addr(),
+        "/metrics",
+        &[],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sample(&reply.body, "tidegate_scaler_desired_instances{pool=\"p\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &reply.body,
+            "tidegate_pool_instances{pool=\"p\",state=\"ready\"}"
+        ),
+        Some(1.0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_pauses_resumes_and_sets_the_count_by_hand() {
+    let base = free_port_block(4);
+    let last = base + 3;
+    let config = config_file(&format!(
+        "[admin]\naddress = \"127.0.0.1:0\"\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
+         [pool.p]\npolicy = \"least_conn\"\n\n\
+         [pool.p.scaler]\ndriver = \"local\"\nmin = 1\nmax = 3\n\
+         cost = {{ per_instance_hour = 0.25 }}\n\n\
+         [driver.local]\nkind = \"process\"\n\
+         command = [\"tidegate\", \"backend\", \"--port\", \"{{port}}\"]\n\
+         ports = \"{base}-{last}\"\n"
+    ));
+    let proxy = proxy_with_admin(&config, 1);
+    let admin = proxy.admin_addr();
+    let http = client();
+    let put = |body: &'static str| {
+        let http = http.clone();
+        async move {
+            let reply = send(
+                &http,
+                Method::PUT,
+                admin,
+                "/api/v1/pools/p/scaler",
+                &[],
+                body,
+            )
+            .await
+            .unwrap();
+            assert_eq!(reply.status, 200, "{body}: {}", reply.body);
+            serde_json::from_str::<serde_json::Value>(&reply.body).unwrap()
+        }
+    };
+    let ready = |n: u64, within: Duration| {
+        let proxy = &proxy;
+        async move {
+            let started = Instant::now();
+            while started.elapsed() < within {
+                let status = admin_json(proxy, "/api/v1/pools/p/scaler").await;
+                if status["ready"] == n && status["pending"] == 0 && status["draining"] == 0 {
+                    return started.elapsed();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("the pool did not settle at {n} ready instances within {within:?}");
+        }
+    };
+    ready(1, Duration::from_secs(10)).await;
+
+    // Manual count: the loop launches two more, and they join after their checks.
+    let body = put(r#"{"desired":3}"#).await;
+    assert_eq!(body["overrides"]["desired"], 3);
+    let took = ready(3, Duration::from_secs(15)).await;
+    println!("3 ready {took:?} after PUT desired=3");
+    let status = admin_json(&proxy, "/api/v1/pools/p/scaler").await;
+    assert_eq!(status["reason"]["kind"], "manual", "{status}");
+    let metrics = send(&http, Method::GET, admin, "/metrics", &[], "")
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(
+        sample(&metrics, "tidegate_scaler_desired_instances{pool=\"p\"}"),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(&metrics, "tidegate_cost_per_hour{pool=\"p\"}"),
+        Some(0.75)
+    );
+    assert!(sample(
+        &metrics,
+        "tidegate_scaler_decisions_total{pool=\"p\",direction=\"up\"}"
+    )
+    .is_some_and(|n| n >= 1.0));
+
+    // Paused with the count handed back: it holds at 3 although the pool is idle.
+    put(r#"{"paused":true,"desired":null}"#).await;
+    let mut ticks = std::collections::BTreeSet::new();
+    let mut status = admin_json(&proxy, "/api/v1/pools/p/scaler").await;
+    while ticks.len() < 4 {
+        ticks.insert(status["updated_at"].as_str().unwrap().to_string());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        status = admin_json(&proxy, "/api/v1/pools/p/scaler").await;
+    }
+    assert_eq!(
+        (status["desired"].as_u64(), status["ready"].as_u64()),
+        (Some(3), Some(3)),
+        "{status}"
+    );
+    assert_eq!(status["reason"]["kind"], "paused", "{status}");
+
+    // Resumed with max 1: the idle pool drains back down to one instance.
+    put(r#"{"paused":false,"max":1}"#).await;
+    let took = ready(1, Duration::from_secs(20)).await;
+    println!("back to 1 ready {took:?} after resume with max=1");
+    let events = admin_json(&proxy, "/api/v1/scaler/events?pool=p&limit=1000").await;
+    let drained = events["events"].as_array().unwrap().iter().any(|event| {
+        event["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"]["kind"] == "drain")
+    });
+    assert!(drained, "the scale-down drained its victims first");
+    let answers = load(proxy.addr(), "/", &[], 50, 4).await;
+    assert!(
+        failures(&answers).is_empty(),
+        "{:?}",
+        failures(&answers).first()
     );
 }

@@ -29,6 +29,9 @@ pub enum ApiError {
     /// The request itself is malformed: body, address or value.
     #[error("{0}")]
     BadRequest(String),
+    /// Nothing by that name: a pool without a scaler or a forecast.
+    #[error("{0}")]
+    NotFound(String),
     /// A membership change the data plane refused.
     #[error(transparent)]
     Plane(#[from] PlaneError),
@@ -48,7 +51,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) | Self::Reload(ReloadError::Invalid(_)) => StatusCode::BAD_REQUEST,
-            Self::Plane(PlaneError::NoSuchPool(_) | PlaneError::NoSuchBackend { .. }) => {
+            Self::NotFound(_)
+            | Self::Plane(PlaneError::NoSuchPool(_) | PlaneError::NoSuchBackend { .. }) => {
                 StatusCode::NOT_FOUND
             }
             Self::Plane(PlaneError::AlreadyMember { .. }) | Self::Reload(ReloadError::NoFile) => {

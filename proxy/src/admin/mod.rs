@@ -8,7 +8,8 @@
 //! configured. Handlers read the published routing snapshot and the members'
 //! atomics ([`pools`], [`views`]), change membership through
 //! [`DataPlane`](crate::plane::DataPlane) ([`backends`]), reload through the
-//! [`Reloader`] ([`control`]), and [`openapi`] describes all of it.
+//! [`Reloader`] ([`control`]), steer the autoscaler and read its audit trail and
+//! forecasts ([`scaler`]), and [`openapi`] describes all of it.
 
 mod address;
 mod auth;
@@ -18,6 +19,7 @@ mod errors;
 mod openapi;
 mod pools;
 mod probes;
+mod scaler;
 mod views;
 
 use std::future::Future;
@@ -27,6 +29,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::autoscale::Autoscaler;
 use crate::plane::DataPlane;
 use crate::reload::Reloader;
 
@@ -37,6 +40,8 @@ pub struct AdminContext {
     pub plane: Arc<DataPlane>,
     /// Reloads the configuration file.
     pub reloader: Arc<Reloader>,
+    /// The control loops of the scaled pools.
+    pub autoscaler: Arc<Autoscaler>,
     /// Renders `/metrics`; `None` when no recorder is installed.
     pub metrics: Option<PrometheusHandle>,
     /// The bearer token every route but `/healthz` and `/readyz` requires.
@@ -72,6 +77,12 @@ fn router(context: Arc<AdminContext>) -> Router {
             "/api/v1/pools/{pool}/backends/{address}",
             delete(backends::remove),
         )
+        .route(
+            "/api/v1/pools/{pool}/scaler",
+            get(scaler::show).put(scaler::update),
+        )
+        .route("/api/v1/pools/{pool}/forecast", get(scaler::forecast))
+        .route("/api/v1/scaler/events", get(scaler::events))
         .route("/api/v1/reload", post(control::reload))
         .route("/api/v1/config", get(control::config))
         .fallback(errors::no_route)

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::address::BackendAddress;
 use super::errors::{ApiError, ErrorBody};
-use super::{backends, control, pools, probes, AdminContext};
+use super::{backends, control, pools, probes, scaler, AdminContext};
 
 /// The name of the bearer security scheme.
 const BEARER: &str = "bearer";
@@ -23,7 +23,7 @@ const BEARER: &str = "bearer";
 #[openapi(
     info(
         title = "Tidegate admin API",
-        description = "Pools, backends, reloads and metrics of a running Tidegate. \
+        description = "Pools, backends, the autoscaler, reloads and metrics of a running Tidegate. \
             Every error is {\"error\": \"message\"}."
     ),
     paths(
@@ -33,6 +33,10 @@ const BEARER: &str = "bearer";
         backends::remove,
         control::reload,
         control::config,
+        scaler::show,
+        scaler::update,
+        scaler::events,
+        scaler::forecast,
         probes::healthz,
         probes::readyz,
         probes::metrics,
@@ -126,6 +130,10 @@ mod tests {
             ("/api/v1/pools/{pool}/backends/{address}", "delete"),
             ("/api/v1/reload", "post"),
             ("/api/v1/config", "get"),
+            ("/api/v1/pools/{pool}/scaler", "get"),
+            ("/api/v1/pools/{pool}/scaler", "put"),
+            ("/api/v1/pools/{pool}/forecast", "get"),
+            ("/api/v1/scaler/events", "get"),
             ("/api/v1/openapi.json", "get"),
             ("/healthz", "get"),
             ("/readyz", "get"),

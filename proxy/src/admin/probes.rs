@@ -89,7 +89,7 @@ pub async fn readyz(State(context): State<Arc<AdminContext>>) -> Response {
 )]
 pub async fn metrics(State(context): State<Arc<AdminContext>>) -> Result<Response, ApiError> {
     let handle = context.metrics.as_ref().ok_or(ApiError::MetricsDisabled)?;
-    let text = crate::metrics::render(handle, &context.plane);
+    let text = crate::metrics::render(handle, &context.plane, &context.autoscaler);
     Ok(([(header::CONTENT_TYPE, PROMETHEUS_TEXT)], text).into_response())
 }
 

@@ -16,6 +16,7 @@ fn context(token: Option<&str>) -> Arc<AdminContext> {
     let plane = Arc::new(DataPlane::new(config, Clock::new()));
     Arc::new(AdminContext {
         reloader: Arc::new(Reloader::new(None, Arc::clone(&plane))),
+        autoscaler: Arc::new(Autoscaler::idle()),
         plane,
         metrics: None,
         token: token.map(str::to_string),
@@ -139,6 +140,7 @@ async fn the_config_hides_its_secrets() {
     let plane = Arc::new(DataPlane::new(config, Clock::new()));
     let context = Arc::new(AdminContext {
         reloader: Arc::new(Reloader::new(None, Arc::clone(&plane))),
+        autoscaler: Arc::new(Autoscaler::idle()),
         plane,
         metrics: None,
         token: Some("s3cret".to_string()),
@@ -189,4 +191,103 @@ fn driver_tokens_are_redacted_and_durations_read_as_written() {
     assert_eq!(driver["token"], "***");
     assert_eq!(driver["timeout"], "1s 500ms");
     assert!(!json.to_string().contains("drv-s3cret"));
+}
+
+/// A context whose pool `s` is scaled by a static driver over two backends.
+fn scaled_context() -> Arc<AdminContext> {
+    let config = tidegate_conf::parse(
+        "[[listener]]\naddress = \"127.0.0.1:0\"\n\
+         [[route]]\npath_prefix = \"/s\"\npool = \"s\"\n\
+         [[route]]\npool = \"p\"\n\
+         [pool.p]\nbackends = [\"127.0.0.1:9001\"]\n\
+         [pool.s]\nbackends = [\"127.0.0.1:9002\", \"127.0.0.1:9003\"]\n\
+         [pool.s.scaler]\ndriver = \"fixed\"\nmin = 1\nmax = 2\n\
+         [driver.fixed]\nkind = \"static\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let plane = Arc::new(DataPlane::new(config, Clock::new()));
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let autoscaler = Autoscaler::start(&plane.config(), &plane, &stopped).unwrap();
+    Arc::new(AdminContext {
+        reloader: Arc::new(Reloader::new(None, Arc::clone(&plane))),
+        autoscaler: Arc::new(autoscaler),
+        plane,
+        metrics: None,
+        token: None,
+    })
+}
+
+#[tokio::test]
+async fn the_scaler_is_shown_and_steered() {
+    let context = scaled_context();
+    let (status, _, body) = call(&context, "GET", "/api/v1/pools/s/scaler", None, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["driver"], "fixed");
+    assert_eq!(
+        (body["min"].as_u64(), body["max"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(body["overrides"]["paused"], false);
+
+    let uri = "/api/v1/pools/s/scaler";
+    let (status, _, body) = call(&context, "PUT", uri, None, r#"{"paused":true,"min":2}"#).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["overrides"]["paused"], true);
+    assert_eq!(body["overrides"]["min"], 2);
+    // A field left out keeps its value; null restores the configured one.
+    let (_, _, body) = call(&context, "PUT", uri, None, r#"{"desired":2}"#).await;
+    assert_eq!(
+        (&body["overrides"]["min"], &body["overrides"]["desired"]),
+        (&serde_json::json!(2), &serde_json::json!(2))
+    );
+    let (_, _, body) = call(&context, "PUT", uri, None, r#"{"min":null,"paused":false}"#).await;
+    assert!(body["overrides"]["min"].is_null(), "{body}");
+    assert_eq!(body["overrides"]["paused"], false);
+    assert_eq!(body["overrides"]["desired"], 2);
+
+    for (bad, why) in [
+        (r#"{"min":2,"max":1,"desired":null}"#, "max"),
+        (r#"{"desired":3}"#, "desired"),
+        (r#"{"pause":true}"#, "pause"),
+        ("{", "invalid"),
+    ] {
+        let (status, _, body) = call(&context, "PUT", uri, None, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(why),
+            "{bad}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn scaler_routes_name_what_is_missing() {
+    let context = scaled_context();
+    for (uri, why) in [
+        ("/api/v1/pools/p/scaler", "has no scaler"),
+        ("/api/v1/pools/nope/scaler", "nope"),
+        ("/api/v1/pools/s/forecast", "does not forecast"),
+        ("/api/v1/pools/p/forecast", "has no scaler"),
+        ("/api/v1/scaler/events?pool=p", "has no scaler"),
+    ] {
+        let (status, _, body) = call(&context, "GET", uri, None, "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(why),
+            "{uri}: {body}"
+        );
+    }
+    let (status, _, body) = call(
+        &context,
+        "GET",
+        "/api/v1/scaler/events?pool=s&limit=5",
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["events"].as_array().unwrap().len() <= 5);
+    let (status, _, _) = call(&context, "GET", "/api/v1/scaler/events?limit=-1", None, "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -32,6 +32,7 @@ pub use state::{Overrides, ScalerState};
 
 /// Which way a decision moves the desired count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// More instances.
@@ -64,6 +65,7 @@ impl Direction {
 
 /// Why the desired count is what it is: the last rule that set it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     /// The highest recommendation, from `source`, stood.

@@ -15,6 +15,7 @@ use crate::window::MaxWindow;
 
 /// Operator overrides of one pool (the admin API's `PUT /pools/{pool}/scaler`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Overrides {
     /// Hold the desired count where it is.

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// The class of a driver failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DriverErrorKind {
     /// Retry with exponential backoff.

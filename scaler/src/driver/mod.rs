@@ -29,6 +29,7 @@ pub use static_list::StaticDriver;
 
 /// An operation id: the same id on a retry lets a driver deduplicate the call.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct OpId(String);
 

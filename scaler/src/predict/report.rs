@@ -7,6 +7,7 @@ use crate::time::Timestamp;
 
 /// The forecast made at the latest tick.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PointForecast {
     /// The tick that made it.
     pub made_at: Timestamp,
@@ -26,6 +27,7 @@ pub struct PointForecast {
 
 /// The fit in use.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FitSummary {
     /// When the fit was requested.
     pub fitted_at: Timestamp,
@@ -51,6 +53,7 @@ pub struct FitSummary {
 
 /// Everything known about one pool's forecast.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForecastReport {
     /// The pool.
     pub pool: String,

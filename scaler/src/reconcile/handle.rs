@@ -15,6 +15,7 @@ use crate::time::Timestamp;
 
 /// A pool's scaler as the admin API shows it (`GET /pools/{pool}/scaler`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PoolStatus {
     /// The pool.
     pub pool: String,
