@@ -169,7 +169,7 @@ fn print_banner(listeners: &[BoundListener], admin: Option<SocketAddr>, ports: &
         "Tidegate demo is running.
 
   proxy      {url}   (listener region eu-west)
-  admin      {admin_url}   (GET /api/v1/pools, /metrics)
+  admin      {admin_url}   (GET /api/v1/pools, /api/v1/pools/agents/scaler, /metrics)
   pool demo    region_affinity, peak_ewma inside each region (routes /)
   pool agents  autoscaled by the process driver, 2 to 8 instances (routes /agents)
     eu-west  {} and {}  <- ten times slower
@@ -188,8 +188,13 @@ Try:
 Watch it scale (pool agents: 2 to 8 processes of `tidegate backend`, 50 ms each):
   for c in $(seq 20); do (for i in $(seq 400); do curl -s -o /dev/null {url}/agents; done &) ; done
       20 clients keep about 20 requests in flight; at 4 per instance the pool grows
-  watch -n1 'curl -s {admin_url}/api/v1/pools/agents | head -c 600'
-      instances join as pending, then ready; 30 s after the load stops they drain and go
+  watch -n1 'curl -s {admin_url}/api/v1/pools/agents/scaler'
+      desired, ready, pending and draining instances, and why; instances join as pending,
+      then ready; 30 s after the load stops they drain and go
+  curl '{admin_url}/api/v1/scaler/events?pool=agents&limit=3'
+      the last decisions: signals, recommendations, reason, and each driver call
+  curl -X PUT -d '{{\"desired\":6}}' {admin_url}/api/v1/pools/agents/scaler
+      set the count by hand ('{{\"desired\":null}}' hands it back; '{{\"paused\":true}}' holds it)
   tidegate demo --print-config
       the TOML this demo runs
 

@@ -399,4 +399,12 @@ async fn the_admin_api_pauses_resumes_and_sets_the_count_by_hand() {
         "{:?}",
         failures(&answers).first()
     );
+
+    proxy.send_sigterm();
+    let status = tokio::task::spawn_blocking(move || proxy.wait())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let orphans: Vec<u16> = (base..=last).filter(|p| port_is_open(*p)).collect();
+    assert!(orphans.is_empty(), "instances left behind on {orphans:?}");
 }
