@@ -122,6 +122,22 @@ async fn admin_json(proxy: &Process, path: &str) -> serde_json::Value {
     serde_json::from_str(&reply.body).unwrap()
 }
 
+/// The admin API's Prometheus text.
+async fn admin_metrics(proxy: &Process) -> String {
+    let reply = send(
+        &client(),
+        Method::GET,
+        proxy.admin_addr(),
+        "/metrics",
+        &[],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
+}
+
 /// Polls the audit trail until an event's failed action message contains `needle`.
 async fn wait_for_failed_action(
     proxy: &Process,
@@ -213,25 +229,13 @@ async fn a_failing_exec_driver_backs_off_is_audited_and_the_loop_recovers() {
     std::fs::write(&mode, "hang").unwrap();
     let timed_out = wait_for_failed_action(&proxy, "timed out", Duration::from_secs(15)).await;
     assert_eq!(timed_out["result"]["error"], "transient", "{timed_out}");
-    let reply = send(
-        &client(),
-        Method::GET,
-        proxy.admin_addr(),
-        "/metrics",
-        &[],
-        "",
-    )
-    .await
-    .unwrap();
-    let errors = sample(
-        &reply.body,
-        "tidegate_driver_errors_total{driver=\"cloud\"}",
-    )
-    .expect("the driver's error counter is exported");
+    let metrics = admin_metrics(&proxy).await;
+    let errors = sample(&metrics, "tidegate_driver_errors_total{driver=\"cloud\"}")
+        .expect("the driver's error counter is exported");
     assert!(errors >= 2.0, "{errors} driver errors counted");
     assert!(
         sample(
-            &reply.body,
+            &metrics,
             "tidegate_scaler_decisions_total{pool=\"p\",direction=\"none\"}"
         )
         .is_some_and(|n| n >= 1.0),
@@ -267,23 +271,14 @@ async fn a_failing_exec_driver_backs_off_is_audited_and_the_loop_recovers() {
         status = admin_json(&proxy, "/api/v1/pools/p/scaler").await;
     }
     assert_eq!(status["ready"], 1, "{status}");
-    let reply = send(
-        &client(),
-        Method::GET,
-        proxy.admin_addr(),
-        "/metrics",
-        &[],
-        "",
-    )
-    .await
-    .unwrap();
+    let metrics = admin_metrics(&proxy).await;
     assert_eq!(
-        sample(&reply.body, "tidegate_scaler_desired_instances{pool=\"p\"}"),
+        sample(&metrics, "tidegate_scaler_desired_instances{pool=\"p\"}"),
         Some(1.0)
     );
     assert_eq!(
         sample(
-            &reply.body,
+            &metrics,
             "tidegate_pool_instances{pool=\"p\",state=\"ready\"}"
         ),
         Some(1.0)
@@ -346,10 +341,7 @@ async fn the_admin_api_pauses_resumes_and_sets_the_count_by_hand() {
     println!("3 ready {took:?} after PUT desired=3");
     let status = admin_json(&proxy, "/api/v1/pools/p/scaler").await;
     assert_eq!(status["reason"]["kind"], "manual", "{status}");
-    let metrics = send(&http, Method::GET, admin, "/metrics", &[], "")
-        .await
-        .unwrap()
-        .body;
+    let metrics = admin_metrics(&proxy).await;
     assert_eq!(
         sample(&metrics, "tidegate_scaler_desired_instances{pool=\"p\"}"),
         Some(3.0)
