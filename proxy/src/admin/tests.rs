@@ -190,3 +190,18 @@ fn driver_tokens_are_redacted_and_durations_read_as_written() {
     assert_eq!(driver["timeout"], "1s 500ms");
     assert!(!json.to_string().contains("drv-s3cret"));
 }
+
+#[test]
+fn pool_protocols_show_as_written() {
+    let config = tidegate_conf::parse(
+        "[[listener]]\naddress = \"127.0.0.1:0\"\n[[route]]\npath_prefix = \"/grpc\"\npool = \"grpc\"\n\
+         [[route]]\npool = \"web\"\n\
+         [pool.grpc]\nprotocol = \"h2\"\nbackends = [\"127.0.0.1:9001\"]\n\
+         [pool.web]\nbackends = [\"127.0.0.1:9002\"]\n",
+        "t.toml",
+    )
+    .unwrap();
+    let json = serde_json::to_value(&config).unwrap();
+    assert_eq!(json["pools"][0]["protocol"], "h2");
+    assert_eq!(json["pools"][1]["protocol"], "http1");
+}
