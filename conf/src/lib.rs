@@ -47,7 +47,7 @@ pub use route::{HostMatch, Route};
 pub use scaler::{Cost, Predictive, ScalerSpec, ScheduleEntry};
 pub use simulate::Simulate;
 pub use tls::{CertKey, ListenerTls};
-pub use upstream::{Retry, Timeouts};
+pub use upstream::{Retry, Timeouts, UpstreamProtocol};
 
 use interpolate::Lookup;
 use raw::RawConfig;

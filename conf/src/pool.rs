@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::{HealthCheck, Outlier, Retry, ScalerSpec, Timeouts};
+use crate::{HealthCheck, Outlier, Retry, ScalerSpec, Timeouts, UpstreamProtocol};
 
 /// A `[pool.NAME]`: backends and how to balance requests among them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,6 +37,8 @@ pub struct Pool {
     pub default_rtt: Duration,
     /// The backends, in file order; at least one unless a scaler's driver provides them.
     pub backends: Vec<BackendSpec>,
+    /// The HTTP version spoken to the backends; default `http1`.
+    pub protocol: UpstreamProtocol,
     /// Whether connections to the backends use TLS; default false.
     pub tls: bool,
     /// Whether backend certificates are verified when `tls` is on; default true.

@@ -1,8 +1,12 @@
 //! The human summary `tidegate check` prints: what will listen where (TLS and the
 //! admin API included), which requests go to which pool, how each pool balances over
-//! which backends, and how it is health-checked and scaled. Secrets are never shown.
+//! which backends, how it talks to them, and how it is health-checked and scaled.
+//! Secrets are never shown.
 
-use crate::{Config, HealthCheck, HealthProbe, Listener, PolicyKind, Pool, Route, ScalerSpec};
+use crate::{
+    Config, HealthCheck, HealthProbe, Listener, PolicyKind, Pool, Route, ScalerSpec,
+    UpstreamProtocol,
+};
 
 impl Config {
     /// A multi-line summary of the effective configuration.
@@ -91,6 +95,10 @@ fn pool_lines(pool: &Pool, config: &Config) -> Vec<String> {
             .into_iter()
             .map(|(region, count)| format!("    {region}: {count}")),
     );
+    if pool.protocol != UpstreamProtocol::Http1 || pool.tls {
+        let tls = if pool.tls { " over TLS" } else { "" };
+        lines.push(format!("    upstream: {}{tls}", pool.protocol));
+    }
     if let Some(health) = &pool.health {
         lines.push(format!("    health: {}", health_line(health)));
     }

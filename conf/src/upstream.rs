@@ -1,9 +1,49 @@
-//! How the proxy talks to a pool's backends: how often a failed request is retried
-//! and how long connecting, reading and idling may take.
+//! How the proxy talks to a pool's backends: which HTTP version it speaks to them,
+//! how often a failed request is retried and how long connecting, reading and idling
+//! may take.
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
+
+/// A pool's `protocol`: the HTTP version spoken to its backends, whatever the client spoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamProtocol {
+    /// HTTP/1.1, one request at a time per connection; the default.
+    #[default]
+    Http1,
+    /// HTTP/2, many requests per connection, with trailers (what gRPC needs): prior
+    /// knowledge (h2c) over plain TCP, ALPN `h2` when the pool has `tls = true`.
+    H2,
+}
+
+impl UpstreamProtocol {
+    /// Every protocol, in the order the documentation lists them.
+    pub(crate) const ALL: [Self; 2] = [Self::Http1, Self::H2];
+
+    /// The name used in the file.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Http1 => "http1",
+            Self::H2 => "h2",
+        }
+    }
+
+    /// The protocol called `name` in the file.
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|protocol| protocol.name() == name)
+    }
+}
+
+impl fmt::Display for UpstreamProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// A pool's `retry`: retries on another backend after a connect failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,5 +84,21 @@ impl Default for Timeouts {
             read: Duration::from_secs(60),
             idle: Duration::from_secs(60),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UpstreamProtocol;
+
+    #[test]
+    fn protocol_names_round_trip() {
+        for protocol in UpstreamProtocol::ALL {
+            assert_eq!(
+                UpstreamProtocol::from_name(&protocol.to_string()),
+                Some(protocol)
+            );
+        }
+        assert_eq!(UpstreamProtocol::from_name("HTTP/2"), None);
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tidegate_conf::{
     parse, BackendSpec, Config, Forecast, ForecastDevice, HostMatch, Listener, LogFormat,
-    PolicyKind, Retry, Route, Server, Simulate, Timeouts,
+    PolicyKind, Retry, Route, Server, Simulate, Timeouts, UpstreamProtocol,
 };
 
 fn valid(text: &str) -> Config {
@@ -73,6 +73,7 @@ fn optional_top_level_tables_default() {
 fn pool_upstream_defaults() {
     let config = valid(MINIMAL);
     let pool = &config.pools[0];
+    assert_eq!(pool.protocol, UpstreamProtocol::Http1);
     assert!(!pool.tls);
     assert!(pool.tls_verify);
     assert_eq!(pool.sni, None);
@@ -94,6 +95,52 @@ fn pool_upstream_defaults() {
         }
     );
     assert_eq!(pool.scaler, None);
+}
+
+#[test]
+fn upstream_protocols_are_read_and_shown_as_written() {
+    let config = valid(
+        r#"[[listener]]
+address = "127.0.0.1:8080"
+
+[[route]]
+path_prefix = "/grpc.health.v1.Health/"
+pool = "grpc"
+
+[[route]]
+pool = "web"
+
+[pool.grpc]
+protocol = "h2"
+backends = ["127.0.0.1:50051"]
+
+[pool.secure]
+protocol = "h2"
+tls = true
+backends = ["127.0.0.1:50052"]
+
+[pool.web]
+protocol = "http1"
+backends = ["127.0.0.1:9001"]
+"#,
+    );
+    let protocols: Vec<_> = config.pools.iter().map(|p| p.protocol).collect();
+    assert_eq!(
+        protocols,
+        [
+            UpstreamProtocol::H2,
+            UpstreamProtocol::H2,
+            UpstreamProtocol::Http1
+        ]
+    );
+    assert_eq!(UpstreamProtocol::H2.to_string(), "h2");
+    let summary = config.summary();
+    assert!(
+        summary.contains("  grpc: least_conn, 1 backend(s)\n    no region: 1\n    upstream: h2\n"),
+        "{summary}"
+    );
+    assert!(summary.contains("    upstream: h2 over TLS"), "{summary}");
+    assert!(!summary.contains("upstream: http1"), "{summary}");
 }
 
 #[test]

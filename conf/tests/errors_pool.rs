@@ -1,5 +1,5 @@
-//! Errors in a pool's upstream keys (`tls`, `tls_verify`, `sni`, `health`, `outlier`,
-//! `retry`, `timeout`) and in its backends when a scaler is present.
+//! Errors in a pool's upstream keys (`protocol`, `tls`, `tls_verify`, `sni`, `health`,
+//! `outlier`, `retry`, `timeout`) and in its backends when a scaler is present.
 
 mod support;
 
@@ -10,6 +10,28 @@ fn pool_with(lines: &str) -> String {
     format!(
         "[[listener]]\naddress = \"127.0.0.1:8080\"\n\n[pool.web]\nbackends = [\"127.0.0.1:9001\"]\n{lines}\n"
     )
+}
+
+#[test]
+fn unknown_protocol() {
+    assert_invalid(
+        &pool_with(r#"protocol = "http2""#),
+        6,
+        12,
+        "unknown protocol \"http2\"",
+        "\"http1\" (the default) or \"h2\"",
+    );
+}
+
+#[test]
+fn protocol_that_is_not_a_string() {
+    assert_invalid(
+        &pool_with("protocol = 2"),
+        6,
+        12,
+        "expected a string, found integer `2`",
+        "",
+    );
 }
 
 #[test]

@@ -22,6 +22,7 @@ fn every_example_loads() {
         .collect();
     for expected in [
         "autoscaling.toml",
+        "grpc.toml",
         "minimal.toml",
         "production.toml",
         "region-affinity.toml",
@@ -61,6 +62,17 @@ fn production_example_serves_tls_from_its_certs_directory() {
     assert!(config.admin.is_some());
     let pool = config.pool("api").unwrap();
     assert!(pool.tls && pool.health.is_some() && pool.outlier.is_some());
+}
+
+#[test]
+fn grpc_example_speaks_http2_to_its_grpc_pools_only() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/grpc.toml");
+    let config = tidegate_conf::load(&path).unwrap();
+    let protocol = |pool: &str| config.pool(pool).unwrap().protocol;
+    assert_eq!(protocol("greeter"), tidegate_conf::UpstreamProtocol::H2);
+    assert_eq!(protocol("billing"), tidegate_conf::UpstreamProtocol::H2);
+    assert!(config.pool("billing").unwrap().tls);
+    assert_eq!(protocol("web"), tidegate_conf::UpstreamProtocol::Http1);
 }
 
 #[test]

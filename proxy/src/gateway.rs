@@ -2,7 +2,8 @@
 //!
 //! `request_filter` routes the request and admits it into its pool;
 //! `upstream_peer` asks the pool's selector for a backend (over every backend
-//! when the pool is in panic mode) and starts an in-flight guard on it;
+//! when the pool is in panic mode), builds the peer in the pool's protocol
+//! (HTTP/1.1 or HTTP/2) and starts an in-flight guard on it;
 //! `upstream_response_filter` feeds the time to first byte into the backend's
 //! peak-EWMA and the status into outlier detection, and turns a 502/503/504 of an
 //! idempotent request into a retry on another backend; a failed connect is
@@ -22,6 +23,7 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, ProxyWarnLogContext, Session};
 use pingora::{Error, ErrorSource, ErrorType, Result};
 use tidegate_balancer::{Backend, InFlightGuard, Nanos, PickRequest};
+use tidegate_conf::UpstreamProtocol;
 
 use crate::clock::Clock;
 use crate::member::{Failure, Member};
@@ -32,6 +34,10 @@ use crate::routing::Routing;
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
+
+/// Requests one upstream HTTP/2 connection carries at once before another is opened
+/// (the backend's own SETTINGS_MAX_CONCURRENT_STREAMS lowers it further).
+const H2_STREAMS_PER_CONNECTION: usize = 100;
 
 /// The error type of a response turned into a retry.
 const RETRYABLE_STATUS: ErrorType = ErrorType::Custom("retryable upstream status");
@@ -375,7 +381,7 @@ impl ProxyHttp for Gateway {
     }
 }
 
-/// The peer for `backend` with the pool's timeouts and TLS settings.
+/// The peer for `backend` with the pool's protocol, timeouts and TLS settings.
 fn peer_for(pool: &Pool, backend: &Backend) -> HttpPeer {
     let addr = backend.addr();
     let mut peer = match pool.upstream_tls() {
@@ -395,6 +401,12 @@ fn peer_for(pool: &Pool, backend: &Backend) -> HttpPeer {
     peer.options.connection_timeout = Some(pool.connect_timeout());
     peer.options.read_timeout = Some(pool.read_timeout());
     peer.options.idle_timeout = Some(pool.idle_timeout());
+    if pool.protocol() == UpstreamProtocol::H2 {
+        // HTTP/2 only: ALPN offers just "h2" over TLS, and plain TCP speaks it with
+        // prior knowledge (h2c). Trailers, which carry gRPC's status, need HTTP/2.
+        peer.options.set_http_version(2, 2);
+        peer.options.max_h2_streams = H2_STREAMS_PER_CONNECTION;
+    }
     peer
 }
 

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http::HeaderName;
 use metrics::{Counter, Histogram};
 use tidegate_balancer::{Nanos, Policy, Selector};
-use tidegate_conf::{Outlier, PolicyKind};
+use tidegate_conf::{Outlier, PolicyKind, UpstreamProtocol};
 
 use crate::clock::nanos;
 use crate::member::Member;
@@ -129,6 +129,7 @@ pub struct PoolSettings {
     connect_timeout: Duration,
     read_timeout: Duration,
     idle_timeout: Duration,
+    protocol: UpstreamProtocol,
     tls: Option<UpstreamTls>,
     outlier: Option<Outlier>,
     no_backend_body: Bytes,
@@ -158,6 +159,7 @@ impl PoolSettings {
             connect_timeout: config.timeout.connect,
             read_timeout: config.timeout.read,
             idle_timeout: config.timeout.idle,
+            protocol: config.protocol,
             tls: config.tls.then(|| UpstreamTls {
                 sni: config.sni.clone().unwrap_or_default(),
                 verify: config.tls_verify,
@@ -242,6 +244,11 @@ impl Pool {
     /// How long an idle upstream connection is kept for reuse.
     pub fn idle_timeout(&self) -> Duration {
         self.settings.idle_timeout
+    }
+
+    /// The HTTP version spoken to the backends.
+    pub fn protocol(&self) -> UpstreamProtocol {
+        self.settings.protocol
     }
 
     /// TLS towards the backends, when configured.

@@ -23,6 +23,7 @@ pub(crate) struct RawPool {
     pub(crate) decay: Option<Spanned<String>>,
     pub(crate) default_rtt: Option<Spanned<String>>,
     pub(crate) backends: Option<Spanned<Vec<Spanned<RawBackend>>>>,
+    pub(crate) protocol: Option<Spanned<String>>,
     pub(crate) tls: Option<Spanned<bool>>,
     pub(crate) tls_verify: Option<Spanned<bool>>,
     pub(crate) sni: Option<Spanned<String>>,

@@ -94,6 +94,7 @@ fn pool(
         Duration::from_millis(30),
         source,
     )?;
+    let protocol = upstream::protocol(raw.protocol.as_ref(), source)?;
     let upstream_tls = upstream::tls(raw, source)?;
     let (scaler, driver) = match &raw.scaler {
         Some(scaler) => {
@@ -132,6 +133,7 @@ fn pool(
         decay,
         default_rtt,
         backends,
+        protocol,
         tls: upstream_tls.enabled,
         tls_verify: upstream_tls.verify,
         sni: upstream_tls.sni,

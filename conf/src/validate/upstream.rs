@@ -1,11 +1,12 @@
-//! How a pool reaches its backends: TLS (`tls`, `tls_verify`, `sni`, the last two only
-//! with `tls = true`), `retry` and `timeout`, with defaults for what is left out.
+//! How a pool reaches its backends: `protocol`, TLS (`tls`, `tls_verify`, `sni`, the
+//! last two only with `tls = true`), `retry` and `timeout`, with defaults for what is
+//! left out.
 
 use toml::Spanned;
 
 use crate::raw::{RawPool, RawRetry, RawTimeout};
 use crate::source::Source;
-use crate::{ConfigError, Retry, Timeouts};
+use crate::{ConfigError, Retry, Timeouts, UpstreamProtocol};
 
 use super::value;
 
@@ -49,6 +50,23 @@ pub(super) fn tls(raw: &RawPool, source: &Source<'_>) -> Result<UpstreamTls, Con
             .as_ref()
             .map(|sni| value::non_empty(sni, "sni", source))
             .transpose()?,
+    })
+}
+
+/// A pool's `protocol`; `http1` when it is absent.
+pub(super) fn protocol(
+    raw: Option<&Spanned<String>>,
+    source: &Source<'_>,
+) -> Result<UpstreamProtocol, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(UpstreamProtocol::default());
+    };
+    UpstreamProtocol::from_name(raw.get_ref()).ok_or_else(|| {
+        source.error(
+            raw.span(),
+            format!("unknown protocol \"{}\"", raw.get_ref()),
+            "use \"http1\" (the default) or \"h2\" (HTTP/2, as gRPC backends need)",
+        )
     })
 }
 

@@ -291,3 +291,18 @@ async fn scaler_routes_name_what_is_missing() {
     let (status, _, _) = call(&context, "GET", "/api/v1/scaler/events?limit=-1", None, "").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[test]
+fn pool_protocols_show_as_written() {
+    let config = tidegate_conf::parse(
+        "[[listener]]\naddress = \"127.0.0.1:0\"\n[[route]]\npath_prefix = \"/grpc\"\npool = \"grpc\"\n\
+         [[route]]\npool = \"web\"\n\
+         [pool.grpc]\nprotocol = \"h2\"\nbackends = [\"127.0.0.1:9001\"]\n\
+         [pool.web]\nbackends = [\"127.0.0.1:9002\"]\n",
+        "t.toml",
+    )
+    .unwrap();
+    let json = serde_json::to_value(&config).unwrap();
+    assert_eq!(json["pools"][0]["protocol"], "h2");
+    assert_eq!(json["pools"][1]["protocol"], "http1");
+}
