@@ -81,9 +81,14 @@ async fn probe_round(plane: &DataPlane, pool: &str, check: &HealthCheck, all: bo
         .into_iter()
         .filter(|m| all || !m.active_ok())
         .collect();
+    let tls = plane
+        .routing()
+        .load()
+        .pool(pool)
+        .and_then(|p| p.upstream_tls().cloned());
     let probes = members
         .iter()
-        .map(|m| probe(m.addr(), &check.probe, check.timeout));
+        .map(|m| probe(m.addr(), &check.probe, tls.as_ref(), check.timeout));
     let results = futures::future::join_all(probes).await;
     let now = plane.clock().now();
     let mut joined = false;

@@ -356,11 +356,21 @@ async fn upstream_tls_verifies_certificates_unless_told_not_to() {
         "[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
          [[route]]\npath_prefix = \"/\"\npool = \"trusting\"\n\n\
          [[route]]\npath_prefix = \"/strict\"\npool = \"strict\"\n\n\
-         [pool.trusting]\ntls = true\ntls_verify = false\nbackends = [\"{0}\"]\n\n\
-         [pool.strict]\ntls = true\nsni = \"localhost\"\nbackends = [\"{0}\"]\n",
-        tls_backend.addr()
+         [pool.trusting]\ntls = true\ntls_verify = false\nbackends = [\"{0}\"]\n{1}\n\
+         [pool.strict]\ntls = true\nsni = \"localhost\"\nbackends = [\"{0}\"]\n{1}\n",
+        tls_backend.addr(),
+        // Probes speak TLS like requests: a backend takes traffic only once one passes.
+        "health = { path = \"/healthz\", interval = \"1s\" }",
     ));
+    let started = Instant::now();
     let proxy = proxy(&config, 1);
+    proxy
+        .wait_for_log(
+            &["health check passing", "trusting"],
+            started,
+            Duration::from_secs(5),
+        )
+        .expect("the trusting pool's probe passes over TLS");
     let client = client();
     let trusting = get(&client, proxy.addr(), "/", &[]).await.unwrap();
     assert_eq!(trusting.status, 200, "{}", trusting.body);
@@ -372,6 +382,11 @@ async fn upstream_tls_verifies_certificates_unless_told_not_to() {
         strict.status, 502,
         "a self-signed certificate is refused: {}",
         strict.body
+    );
+    assert_eq!(
+        proxy.count_logs(&["health check passing", "strict"]),
+        0,
+        "the strict pool's probe refuses the self-signed certificate too"
     );
 }
 
