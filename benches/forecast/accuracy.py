@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Rolling-origin accuracy of tidegate-gpu's Holt-Winters against statsforecast.
 
-For each series and horizon this runs the Rust backtest (gpu/examples/backtest.rs), which
-writes `origin,step,actual,forecast`, then fits statsforecast's models on exactly the same
-windows (the `--history` rows before each origin) and forecasts the same steps. Every
+For each series and horizon this runs `tidegate forecast` (the rolling-origin backtest of
+the CLI), which writes `origin,step,actual,forecast`, then fits statsforecast's models on
+exactly the same windows (the `--history` rows before each origin) and forecasts the same
+steps. Every
 method is scored here with one MASE definition, the one the Rust backtest uses: per origin,
 the mean absolute error over the horizon divided by the in-sample mean absolute error of
 the seasonal naive forecast with the short period, averaged over the origins.
 
 Run from the workspace root (see benches/FORECAST.md for the exact commands):
 
+    cargo build --release -p tidegate
     python3 -m venv target/forecast-venv
     target/forecast-venv/bin/pip install statsforecast pandas
     target/forecast-venv/bin/python benches/forecast/accuracy.py
@@ -56,7 +58,7 @@ def mase(origins, forecasts, values, history, horizon, period):
 def run_rust(args, trace, column, short, long, origins, spacing, history, horizon):
     out = os.path.join(args.work, f"{column}-h{horizon}.csv")
     cmd = [
-        args.backtest, "--trace", trace, "--column", column,
+        args.tidegate, "forecast", "--trace", trace, "--column", column,
         "--season", f"{short},{long}", "--horizon", str(horizon), "--origins", str(origins),
         "--spacing", str(spacing), "--history", str(history), "--device", args.device,
         "--out", out,
@@ -114,8 +116,8 @@ def run_statsforecast(values, origins, history, horizon, short, long, n_jobs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     target = os.environ.get("CARGO_TARGET_DIR", "target")
-    parser.add_argument("--backtest", default=os.path.join(target, "release", "examples", "backtest"),
-                        help="the built example (cargo build --release -p tidegate-gpu --example backtest)")
+    parser.add_argument("--tidegate", default=os.path.join(target, "release", "tidegate"),
+                        help="the tidegate binary (cargo build --release -p tidegate)")
     parser.add_argument("--work", default="target/forecast", help="where the Rust CSVs go")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "gpu"])
     parser.add_argument("--horizons", default="1,12")

@@ -7,6 +7,8 @@
 //! absolute error of the seasonal naive forecast with the short period N (1 without
 //! seasons), averaged over the origins whose scale is positive.
 
+use std::io::{self, Write};
+
 use crate::error::ForecastError;
 use crate::forecaster::{Backend, Forecaster};
 use crate::grid::Grid;
@@ -59,20 +61,49 @@ impl BacktestSpec {
         let invalid = |m: String| Err(ForecastError::InvalidBacktest(m));
         self.seasons.validate()?;
         let needed = self.seasons.min_len();
-        if self.horizon == 0 || self.origins == 0 || self.spacing == 0 {
-            return invalid("horizon, origins and spacing must each be at least 1".into());
+        for (name, value) in [
+            ("horizon", self.horizon),
+            ("origins", self.origins),
+            ("spacing", self.spacing),
+        ] {
+            if value == 0 {
+                return invalid(format!("{name} is 0; it must be at least 1"));
+            }
+        }
+        if len < needed + 1 {
+            return invalid(format!(
+                "the series has {len} rows; seasons {} need {needed} rows before the first \
+                 origin and at least one row to forecast",
+                self.seasons
+            ));
         }
         if self.window < needed {
             return invalid(format!(
-                "window {} is shorter than the {needed} rows seasons {} need",
+                "history {} is shorter than the {needed} rows seasons {} need (two of the \
+                 longest period); use a history of at least {needed}",
                 self.window, self.seasons
             ));
         }
-        let span = self.horizon + (self.origins - 1) * self.spacing + needed;
-        if span > len {
+        if self.horizon > len - needed {
             return invalid(format!(
-                "{} origins spaced {} with horizon {} need {span} rows; the series has {len}",
-                self.origins, self.spacing, self.horizon
+                "horizon {} is too long for {len} rows: a fit needs {needed} rows before its \
+                 origin; use a horizon of at most {}",
+                self.horizon,
+                len - needed
+            ));
+        }
+        let room = len - needed - self.horizon;
+        let span = (self.origins - 1).saturating_mul(self.spacing);
+        if span > room {
+            return invalid(format!(
+                "{} origins spaced {} with horizon {} need {} rows ({needed} before the first \
+                 origin); the series has {len}: use at most {} origins, or a spacing of at most {}",
+                self.origins,
+                self.spacing,
+                self.horizon,
+                span.saturating_add(needed + self.horizon),
+                room / self.spacing + 1,
+                room / (self.origins - 1)
             ));
         }
         let last = len - self.horizon;
@@ -80,6 +111,21 @@ impl BacktestSpec {
             .rev()
             .map(|k| last - k * self.spacing)
             .collect())
+    }
+}
+
+impl Backtest {
+    /// Writes the rows as CSV: `origin,step,actual,forecast`, one line per row.
+    pub fn write_csv(&self, mut out: impl Write) -> io::Result<()> {
+        writeln!(out, "origin,step,actual,forecast")?;
+        for row in &self.rows {
+            writeln!(
+                out,
+                "{},{},{},{}",
+                row.origin, row.step, row.actual, row.forecast
+            )?;
+        }
+        out.flush()
     }
 }
 
@@ -169,7 +215,12 @@ mod tests {
         assert_eq!(spec(2, 3, 5, 8).origins_for(30), Ok(vec![18, 23, 28]));
         assert!(spec(2, 3, 5, 8).origins_for(19).is_err());
         assert!(spec(2, 3, 5, 7).origins_for(30).is_err());
-        assert!(spec(0, 3, 5, 8).origins_for(30).is_err());
+        let message = |s: BacktestSpec, len| s.origins_for(len).unwrap_err().to_string();
+        assert!(message(spec(0, 3, 5, 8), 30).contains("horizon is 0"));
+        assert!(message(spec(23, 1, 1, 8), 30).contains("at most 22"));
+        assert!(message(spec(2, 3, 11, 8), 30).contains("at most 2 origins"));
+        assert!(message(spec(2, 1, 1, 8), 8).contains("the series has 8 rows"));
+        assert_eq!(spec(22, 1, 1, 8).origins_for(30), Ok(vec![8]));
     }
 
     #[test]
@@ -198,6 +249,16 @@ mod tests {
         assert_eq!(forecasts(&clean), forecasts(&spiked));
         assert_eq!(clean.rows.len(), 4);
         assert_eq!(clean.rows[0].origin, 56);
+        let mut csv = Vec::new();
+        clean.write_csv(&mut csv).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[0], "origin,step,actual,forecast");
+        assert!(
+            lines[4].starts_with(&format!("56,4,{},", values[59])),
+            "{csv}"
+        );
         assert!(clean.mase.unwrap_or(f64::NAN) < 0.05, "{clean:?}");
     }
 }

@@ -64,6 +64,14 @@ pub enum ForecastError {
         /// The operating system's message.
         message: String,
     },
+    /// A trace has no column of the requested name.
+    #[error("the trace has no column {column:?}; its value columns are {available}")]
+    UnknownColumn {
+        /// The name asked for.
+        column: String,
+        /// The value columns it does have, comma-separated.
+        available: String,
+    },
     /// A trace file is not the expected CSV.
     #[error("trace line {line}: {message}")]
     TraceFormat {

@@ -112,6 +112,26 @@ impl Trace {
         Some(&self.columns[index])
     }
 
+    /// The named column, or the first value column when `name` is `None`, with its name.
+    pub fn select(&self, name: Option<&str>) -> Result<(&str, &[f32]), ForecastError> {
+        let index = match name {
+            Some(name) => self.names.iter().position(|n| n == name).ok_or_else(|| {
+                ForecastError::UnknownColumn {
+                    column: name.to_string(),
+                    available: self.names.join(", "),
+                }
+            })?,
+            None => 0,
+        };
+        match (self.names.get(index), self.columns.get(index)) {
+            (Some(name), Some(values)) => Ok((name, values)),
+            _ => Err(ForecastError::TraceFormat {
+                line: 1,
+                message: "no value column".into(),
+            }),
+        }
+    }
+
     /// Every (name, values) column, in file order.
     pub fn columns(&self) -> impl Iterator<Item = (&str, &[f32])> {
         self.names
@@ -131,6 +151,15 @@ mod tests {
         assert_eq!(trace.column("b"), Some(&[2.0, 4.0][..]));
         assert_eq!(trace.clone().tail(1).column("a"), Some(&[3.0][..]));
         assert_eq!(trace.len(), 2);
+        assert_eq!(trace.select(None), Ok(("a", &[1.0, 3.0][..])));
+        assert_eq!(trace.select(Some("b")), Ok(("b", &[2.0, 4.0][..])));
+        assert_eq!(
+            trace.select(Some("c")),
+            Err(ForecastError::UnknownColumn {
+                column: "c".into(),
+                available: "a, b".into()
+            })
+        );
         let bad = Trace::parse("timestamp,a\nt0,1\nt1,x\n");
         assert!(matches!(
             bad,

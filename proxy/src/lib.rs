@@ -20,6 +20,7 @@ pub mod backend_server;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod forecast;
 pub mod gateway;
 pub mod maintenance;
 pub mod member;

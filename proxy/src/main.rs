@@ -1,4 +1,4 @@
-//! The `tidegate` command line: run, check, demo, backend.
+//! The `tidegate` command line: run, check, demo, simulate, forecast, backend.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -53,6 +53,8 @@ enum Command {
     },
     /// Replay a demand trace through a pool's autoscaler in virtual time.
     Simulate(tidegate::simulate::SimulateRequest),
+    /// Backtest the forecaster on a demand trace at rolling origins.
+    Forecast(tidegate::forecast::ForecastRequest),
     /// A small HTTP backend for demos, tests and benchmarks.
     Backend {
         /// Port to listen on (0 picks a free one; the real one is printed).
@@ -90,6 +92,16 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("tidegate simulate: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Forecast(request) => {
+            init_logs(LogFormat::Text);
+            return match tidegate::forecast::run(&request) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tidegate forecast: {e}");
                     ExitCode::FAILURE
                 }
             };
