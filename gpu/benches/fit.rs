@@ -1,5 +1,5 @@
 //! The batched grid-search fit, CPU reference vs wgpu kernels, at 10, 100 and 1,000
-//! series x 1,024 grid points x 2,016 history steps.
+//! series x 1,024 recursions (each scoring 12 AR(1) coefficients) x 2,016 history steps.
 //!
 //! Series are 2,016-row windows of `taylor_halfhourly.csv` (the i-th starts at row 2i),
 //! fitted with Taylor's double seasonal model (48, 336) on `Grid::standard`. Only the
@@ -68,7 +68,9 @@ fn fit(c: &mut Criterion) {
         let Some(batch_series) = series(count) else {
             return;
         };
-        group.throughput(Throughput::Elements((count * grid.len() * HISTORY) as u64));
+        group.throughput(Throughput::Elements(
+            (count * grid.bases() * HISTORY) as u64,
+        ));
         group.bench_with_input(BenchmarkId::new("cpu", count), &batch_series, |b, s| {
             b.iter(|| cpu::fit(&Batch::new(black_box(s), &grid)))
         });

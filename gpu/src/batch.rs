@@ -1,5 +1,5 @@
 //! A batch ready to fit: standardized series, the grid's points, and each series'
-//! initial state.
+//! initial state (with the first row its loss scores).
 //!
 //! Built once per fit call on the CPU; both backends read the same batch, which is what
 //! makes their starting states identical. Each series is standardized (mean 0, standard
@@ -19,6 +19,7 @@ pub struct Batch<'a> {
     standardized: Vec<Vec<f32>>,
     scalings: Vec<Scaling>,
     points: Vec<Params>,
+    lambdas: Vec<f32>,
     inits: Vec<InitState>,
 }
 
@@ -66,9 +67,9 @@ impl Scaling {
 pub struct Choice {
     /// Index of the point in the grid.
     pub point: usize,
-    /// Its one-step sum of squared errors on the standardized series
-    /// ([`crate::DIVERGED`] when it overflowed).
-    pub sse: f32,
+    /// Its loss on the standardized series, the sum of absolute AR(1)-adjusted one-step
+    /// errors over the scored rows ([`crate::DIVERGED`] when it overflowed).
+    pub loss: f32,
 }
 
 impl<'a> Batch<'a> {
@@ -88,6 +89,7 @@ impl<'a> Batch<'a> {
             standardized: Vec::with_capacity(series.len()),
             scalings: Vec::with_capacity(series.len()),
             points: grid.points().collect(),
+            lambdas: grid.lambdas().to_vec(),
             inits: Vec::with_capacity(series.len()),
         };
         for (scaling, values, init) in prepared {
@@ -118,28 +120,38 @@ impl<'a> Batch<'a> {
         &self.points
     }
 
+    /// The grid's AR(1) coefficients: each recursion scores these consecutive points.
+    pub fn lambdas(&self) -> &[f32] {
+        &self.lambdas
+    }
+
+    /// Recursions per series: the grid's points without the `lambda` axis.
+    pub fn bases(&self) -> usize {
+        self.points.len() / self.lambdas.len().max(1)
+    }
+
     /// Initial states of the standardized series, one per series.
     pub fn inits(&self) -> &[InitState] {
         &self.inits
     }
 
-    /// (series, grid point) pairs to evaluate.
+    /// (series, recursion) pairs to run; each scores `lambdas().len()` grid points.
     pub fn pairs(&self) -> usize {
-        self.series.len() * self.points.len()
+        self.series.len() * self.bases()
     }
 }
 
-/// Low mantissa bits the argmin ignores: SSEs that agree to about 1.5e-5 relative tie.
+/// Low mantissa bits the argmin ignores: losses that agree to about 1.5e-5 relative tie.
 ///
 /// On lavapipe both backends are bit-identical, but a hardware GPU compiler may fuse a
-/// multiply and an add (WGSL allows it), moving an SSE in its last bits; comparing
-/// truncated SSEs keeps such noise from flipping the choice between near-equal points.
+/// multiply and an add (WGSL allows it), moving a loss in its last bits; comparing
+/// truncated losses keeps such noise from flipping the choice between near-equal points.
 pub const TIE_BITS: u32 = 7;
 
-/// The key the argmin minimizes: SSE (never negative) with its low mantissa bits dropped,
-/// whose bit pattern orders like the float.
-pub fn tie_key(sse: f32) -> u32 {
-    sse.to_bits() >> TIE_BITS
+/// The key the argmin minimizes: the loss (never negative) with its low mantissa bits
+/// dropped, whose bit pattern orders like the float.
+pub fn tie_key(loss: f32) -> u32 {
+    loss.to_bits() >> TIE_BITS
 }
 
 /// The argmin order shared with the GPU reduction: lower key, then lower point index.
@@ -147,9 +159,10 @@ pub fn better(key: u32, point: u32, best_key: u32, best_point: u32) -> bool {
     key < best_key || (key == best_key && point < best_point)
 }
 
-/// Per-series argmin over a row-major (series x point) SSE matrix, in [`better`] order.
-pub fn argmin(sse: &[f32], points: usize) -> Vec<Choice> {
-    sse.chunks(points.max(1))
+/// Per-series argmin over a row-major (series x point) loss matrix, in [`better`] order.
+pub fn argmin(losses: &[f32], points: usize) -> Vec<Choice> {
+    losses
+        .chunks(points.max(1))
         .map(|row| {
             let (mut best_key, mut best_point) = (tie_key(crate::DIVERGED), u32::MAX);
             for (p, &v) in (0u32..).zip(row) {
@@ -161,7 +174,7 @@ pub fn argmin(sse: &[f32], points: usize) -> Vec<Choice> {
             let point = best_point as usize;
             Choice {
                 point,
-                sse: row.get(point).copied().unwrap_or(crate::DIVERGED),
+                loss: row.get(point).copied().unwrap_or(crate::DIVERGED),
             }
         })
         .collect()

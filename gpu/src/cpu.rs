@@ -1,40 +1,39 @@
-//! The CPU reference: every (series, grid point) SSE on rayon, then the per-series argmin,
-//! in the same f32 arithmetic as the WGSL kernel.
+//! The CPU reference: every (series, grid point) loss on rayon, then the per-series
+//! argmin, in the same f32 arithmetic as the WGSL kernel.
 
 use rayon::prelude::*;
 
 use crate::batch::{argmin, Batch, Choice};
-use crate::model::{sse, State};
+use crate::model::{losses, State};
 
-/// Every point's SSE, row-major by series then grid point.
-pub fn sse_grid(batch: &Batch<'_>) -> Vec<f32> {
+/// Every point's loss, row-major by series then grid point.
+pub fn loss_grid(batch: &Batch<'_>) -> Vec<f32> {
     let points = batch.points();
+    let lambdas = batch.lambdas();
+    let bases = batch.bases();
     let series = batch.series();
     let inits = batch.inits();
-    let seasons_of = |s: usize| series[s].seasons();
-    (0..batch.pairs())
-        .into_par_iter()
-        .map_init(
-            || None::<(usize, State)>,
-            |scratch, pair| {
-                let s = pair / points.len();
-                let state = match scratch {
-                    Some((owner, state)) if *owner == s => state,
-                    _ => {
-                        &mut scratch
-                            .insert((s, State::start(&inits[s], seasons_of(s))))
-                            .1
-                    }
-                };
-                sse(
-                    batch.values(s),
-                    &inits[s],
-                    &points[pair % points.len()],
-                    state,
-                )
-            },
-        )
-        .collect()
+    let mut out = vec![0.0; series.len() * points.len()];
+    if lambdas.is_empty() {
+        return out;
+    }
+    out.par_chunks_mut(lambdas.len()).enumerate().for_each_init(
+        || None::<(usize, State)>,
+        |scratch, (pair, block)| {
+            let s = pair / bases;
+            let state = match scratch {
+                Some((owner, state)) if *owner == s => state,
+                _ => {
+                    &mut scratch
+                        .insert((s, State::start(&inits[s], series[s].seasons())))
+                        .1
+                }
+            };
+            let params = &points[(pair % bases) * lambdas.len()];
+            losses(batch.values(s), &inits[s], params, lambdas, state, block);
+        },
+    );
+    out
 }
 
 /// The best grid point of each series.
@@ -42,5 +41,5 @@ pub fn fit(batch: &Batch<'_>) -> Vec<Choice> {
     if batch.points().is_empty() {
         return Vec::new();
     }
-    argmin(&sse_grid(batch), batch.points().len())
+    argmin(&loss_grid(batch), batch.points().len())
 }

@@ -1,14 +1,20 @@
 //! A fitted model and its forecasts.
 //!
-//! Point forecasts follow the additive Holt-Winters forecast function. The upper
-//! quantile is `point + Q_q(r) * sqrt(v_h)`: `Q_q(r)` is the empirical q-quantile
-//! (linear interpolation) of the in-sample one-step residuals after the warm-up period,
-//! so skewed, bursty demand widens the upper side as it really does, and `v_h` is the
-//! h-step variance multiplier of the equivalent innovations state-space model,
-//! `v_h = 1 + sum_{j<h} c_j^2` with
+//! The point forecast is the model's conditional mean: the expected one-step error `k`
+//! steps ahead is `lambda^k e_n` (`e_n` the last unadjusted error), and the state is
+//! advanced through the smoothing equations on those expected values, so the forecast
+//! is Holt-Winters' plus the AR(1) term and what that term feeds into the level, trend
+//! and seasonals (with `lambda = 0`, exactly the additive Holt-Winters forecast).
+//!
+//! The upper quantile is `point + Q_q(r) * sqrt(v_h)`: `Q_q(r)` is the empirical
+//! q-quantile (linear interpolation) of the in-sample AR(1)-adjusted one-step residuals
+//! over the scored rows, so skewed, bursty demand widens the upper side as it really
+//! does, and `v_h` is the h-step variance multiplier of the model in innovations form
+//! (Hyndman et al. 2008, ch. 6) with AR(1) errors: `v_h = sum_{r<h} B_r^2`,
+//! `B_0 = 1`, `B_r = lambda B_{r-1} + c_r`, where
 //! `c_j = alpha (1 + beta phi_j) + gamma (1 - alpha) [m1 | j] + omega (1 - alpha) [m2 | j]`
-//! and `phi_j = phi + ... + phi^j` (Hyndman et al. 2008, ch. 6), which is exact for
-//! Gaussian errors and grows with the horizon as the model's uncertainty does.
+//! and `phi_j = phi + ... + phi^j`. It is exact for Gaussian innovations and grows with
+//! the horizon as the model's uncertainty does.
 
 use crate::batch::{Batch, Choice, Scaling};
 use crate::error::ForecastError;
@@ -24,12 +30,17 @@ pub struct Fit {
     params: Params,
     point: usize,
     /// On the standardized series, as the backend computed it.
-    sse: f32,
+    loss: f32,
     scaling: Scaling,
     seasons: Seasons,
-    len: usize,
+    /// Rows whose errors the loss and the residuals cover.
+    scored: usize,
     state: State,
+    /// The unadjusted one-step error of the last observation, standardized.
+    last_error: f32,
     sorted_residuals: Vec<f32>,
+    /// Mean squared adjusted residual, standardized.
+    mean_square: f64,
     backend: Backend,
 }
 
@@ -55,28 +66,46 @@ impl Fit {
     ) -> Self {
         let seasons = batch.series()[index].seasons();
         let values = batch.values(index);
-        let (state, residuals) = run(values, &batch.inits()[index], seasons, &params);
-        let warm_up = seasons.longest().min(residuals.len() / 2);
-        let mut sorted_residuals: Vec<f32> = residuals[warm_up..]
+        let init = &batch.inits()[index];
+        let (state, errors) = run(values, init, seasons, &params);
+        let adjusted: Vec<f32> = errors
+            .iter()
+            .scan(0.0_f32, |previous, &e| {
+                let adjusted = e - params.lambda * *previous;
+                *previous = e;
+                Some(adjusted)
+            })
+            .collect();
+        let warm_up = init
+            .scored_from
+            .max(seasons.longest().min(adjusted.len() / 2));
+        let mut sorted_residuals: Vec<f32> = adjusted[warm_up..]
             .iter()
             .copied()
             .filter(|r| r.is_finite())
             .collect();
+        let mean_square = sorted_residuals
+            .iter()
+            .map(|&r| f64::from(r).powi(2))
+            .sum::<f64>()
+            / sorted_residuals.len().max(1) as f64;
         sorted_residuals.sort_by(f32::total_cmp);
         Fit {
             params,
             point: choice.point,
-            sse: choice.sse,
+            loss: choice.loss,
             scaling: batch.scalings()[index],
             seasons,
-            len: values.len(),
+            scored: values.len() - init.scored_from,
             state,
+            last_error: errors.last().copied().unwrap_or(0.0),
             sorted_residuals,
+            mean_square,
             backend,
         }
     }
 
-    /// The chosen smoothing parameters.
+    /// The chosen parameters.
     pub fn params(&self) -> Params {
         self.params
     }
@@ -86,24 +115,29 @@ impl Fit {
         self.point
     }
 
-    /// One-step sum of squared errors at the chosen point, in the series' units squared
-    /// ([`DIVERGED`] when every point diverged).
-    pub fn sse(&self) -> f64 {
+    /// The loss at the chosen point, the sum of absolute AR(1)-adjusted one-step errors
+    /// over the scored rows, in the series' units ([`DIVERGED`] when every point diverged).
+    pub fn loss(&self) -> f64 {
         if self.is_finite() {
-            f64::from(self.sse) * self.scaling.scale * self.scaling.scale
+            f64::from(self.loss) * self.scaling.scale
         } else {
             f64::from(DIVERGED)
         }
     }
 
-    /// Root mean squared one-step error, in the series' units.
+    /// Mean absolute one-step error over the scored rows, in the series' units.
+    pub fn mae(&self) -> f64 {
+        self.loss() / self.scored.max(1) as f64
+    }
+
+    /// Root mean squared one-step error after the warm-up, in the series' units.
     pub fn rmse(&self) -> f64 {
-        (self.sse() / self.len as f64).sqrt()
+        self.mean_square.sqrt() * self.scaling.scale
     }
 
     /// Whether the chosen point's recursion stayed finite (false: every point diverged).
     pub fn is_finite(&self) -> bool {
-        self.sse < DIVERGED
+        self.loss < DIVERGED
     }
 
     /// The seasons the series was fitted with.
@@ -124,9 +158,9 @@ impl Fit {
         let standardized = if value.is_finite() {
             ((f64::from(value) - center) / scale) as f32
         } else {
-            self.state.level + self.params.phi * self.state.trend + self.state.seasonal_ahead(1)
+            self.state.expected(&self.params) + self.params.lambda * self.last_error
         };
-        self.state.step(standardized, &self.params);
+        self.last_error = self.state.step(standardized, &self.params);
     }
 
     /// Point forecasts and the `quantile` for steps 1..=`horizon`.
@@ -139,16 +173,18 @@ impl Fit {
         }
         let p = self.params;
         let (alpha, beta, phi) = (f64::from(p.alpha), f64::from(p.beta), f64::from(p.phi));
+        let lambda = f64::from(p.lambda);
         let short_gain = f64::from(p.gamma) * (1.0 - alpha);
         let long_gain = f64::from(p.omega) * (1.0 - alpha);
         let (m1, m2) = (self.seasons.short() as usize, self.seasons.long() as usize);
         let spread = f64::from(residual_quantile(&self.sorted_residuals, quantile));
-        let (level, trend) = (f64::from(self.state.level), f64::from(self.state.trend));
         let Scaling { center, scale } = self.scaling;
 
+        let mut ahead = self.state.clone();
+        let mut error = self.last_error;
         let mut point = Vec::with_capacity(horizon);
         let mut upper = Vec::with_capacity(horizon);
-        let (mut damping, mut phi_power, mut variance) = (0.0, 1.0, 1.0);
+        let (mut damping, mut phi_power, mut weight, mut variance) = (0.0, 1.0, 1.0, 1.0);
         for k in 1..=horizon {
             if k > 1 {
                 // c_{k-1} uses phi_{k-1}, the damping sum before this step's term.
@@ -164,11 +200,15 @@ impl Fit {
                     } else {
                         0.0
                     };
-                variance += c * c;
+                weight = lambda * weight + c;
+                variance += weight * weight;
             }
             phi_power *= phi;
             damping += phi_power;
-            let mean = level + damping * trend + f64::from(self.state.seasonal_ahead(k));
+            error *= p.lambda;
+            let mean = ahead.expected(&p) + error;
+            ahead.step(mean, &p);
+            let mean = f64::from(mean);
             point.push((center + scale * mean) as f32);
             upper.push((center + scale * (mean + spread * variance.sqrt())) as f32);
         }

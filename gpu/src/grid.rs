@@ -1,10 +1,18 @@
 //! The parameter grid searched by every fit: the cartesian product of one list per
-//! smoothing parameter, enumerated in a fixed order so both backends index points alike.
+//! parameter, enumerated in a fixed order so both backends index points alike.
+//!
+//! The AR(1) coefficient `lambda` varies fastest. It does not enter the recursion (the
+//! smoothing equations see the unadjusted one-step error), so one run of the recursion
+//! scores every `lambda` of its block: a grid has [`Grid::bases`] recursions, each
+//! scoring [`Grid::lambdas`]`.len()` points.
 
 use crate::error::ForecastError;
 use crate::series::Seasons;
 
-/// One point of the grid: the smoothing parameters of a Holt-Winters model.
+/// Most values the `lambda` axis may hold: the kernel keeps one accumulator per value.
+pub const MAX_LAMBDAS: usize = 16;
+
+/// One point of the grid: the parameters of a Holt-Winters model with an AR(1) error.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Params {
     /// Level smoothing, in [0, 1].
@@ -15,11 +23,14 @@ pub struct Params {
     pub gamma: f32,
     /// Long seasonal smoothing of the double seasonal form, in [0, 1].
     pub omega: f32,
-    /// Trend damping, in (0, 1]; 1 is an undamped trend.
+    /// Trend damping, in [0, 1]: 1 is a linear trend, 0 no trend at all.
     pub phi: f32,
+    /// AR(1) coefficient of the one-step error (Taylor 2003), in [0, 1]: the forecast
+    /// adds `lambda` times the last error; 0 is plain Holt-Winters.
+    pub lambda: f32,
 }
 
-/// Values for each smoothing parameter; the grid is their cartesian product.
+/// Values for each parameter; the grid is their cartesian product.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
     alpha: Vec<f32>,
@@ -27,6 +38,7 @@ pub struct Grid {
     gamma: Vec<f32>,
     omega: Vec<f32>,
     phi: Vec<f32>,
+    lambda: Vec<f32>,
 }
 
 /// Geometric spacing from `lo` to `hi` with `k` values (`k >= 2`).
@@ -37,6 +49,18 @@ fn geometric(k: usize, lo: f32, hi: f32) -> Vec<f32> {
         .collect()
 }
 
+/// `0` followed by `k - 1` geometric values from `lo` to `hi`: "off", then a range.
+fn off_then_geometric(k: usize, lo: f32, hi: f32) -> Vec<f32> {
+    std::iter::once(0.0)
+        .chain(geometric(k - 1, lo, hi))
+        .collect()
+}
+
+/// The AR(1) coefficients every standard grid tries: none, then weak to a random walk.
+const STANDARD_LAMBDAS: [f32; 12] = [
+    0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.98, 1.0,
+];
+
 impl Grid {
     /// Builds a grid from one list per parameter; parameters a model does not use
     /// (gamma without seasons, omega without a second season) should get one value.
@@ -46,102 +70,107 @@ impl Grid {
         gamma: &[f32],
         omega: &[f32],
         phi: &[f32],
+        lambda: &[f32],
     ) -> Result<Self, ForecastError> {
-        const UNIT: &str = "a value in [0, 1]";
-        let axes: [(&'static str, &[f32], bool); 5] = [
-            ("alpha", alpha, false),
-            ("beta", beta, false),
-            ("gamma", gamma, false),
-            ("omega", omega, false),
-            ("phi", phi, true),
+        let axes: [(&'static str, &[f32]); 6] = [
+            ("alpha", alpha),
+            ("beta", beta),
+            ("gamma", gamma),
+            ("omega", omega),
+            ("phi", phi),
+            ("lambda", lambda),
         ];
-        for (name, values, is_phi) in axes {
+        for (name, values) in axes {
             if values.is_empty() {
                 return Err(ForecastError::InvalidGrid(
                     "every parameter needs at least one value",
                 ));
             }
-            for &value in values {
-                let ok = if is_phi {
-                    value > 0.0 && value <= 1.0
-                } else {
-                    (0.0..=1.0).contains(&value)
-                };
-                if !ok {
-                    let range = if is_phi { "a value in (0, 1]" } else { UNIT };
-                    return Err(ForecastError::InvalidGridValue { name, value, range });
-                }
+            if let Some(&value) = values.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+                return Err(ForecastError::InvalidGridValue {
+                    name,
+                    value,
+                    range: "a value in [0, 1]",
+                });
             }
         }
-        let grid = Grid {
-            alpha: alpha.to_vec(),
-            beta: beta.to_vec(),
-            gamma: gamma.to_vec(),
-            omega: omega.to_vec(),
-            phi: phi.to_vec(),
-        };
+        if lambda.len() > MAX_LAMBDAS {
+            return Err(ForecastError::InvalidGrid("lambda holds at most 16 values"));
+        }
         let fits_u32 = alpha
             .len()
             .checked_mul(beta.len())
             .and_then(|n| n.checked_mul(gamma.len()))
             .and_then(|n| n.checked_mul(omega.len()))
             .and_then(|n| n.checked_mul(phi.len()))
+            .and_then(|n| n.checked_mul(lambda.len()))
             .is_some_and(|n| u32::try_from(n).is_ok());
         if !fits_u32 {
             return Err(ForecastError::InvalidGrid("more than 2^32 points"));
         }
-        Ok(grid)
+        Ok(Grid {
+            alpha: alpha.to_vec(),
+            beta: beta.to_vec(),
+            gamma: gamma.to_vec(),
+            omega: omega.to_vec(),
+            phi: phi.to_vec(),
+            lambda: lambda.to_vec(),
+        })
     }
 
-    /// A 1,024-point grid suited to the given seasons, with a damped trend when asked.
+    /// The grid suited to the given seasons: at most 1,024 recursions, each scored with
+    /// the twelve standard AR(1) coefficients.
+    ///
+    /// Undamped grids choose between no trend (`phi = 0`) and a linear one (`phi = 1`);
+    /// damped grids between damped trends. The seasonal axes start at 0 (a fixed
+    /// pattern) and reach 0.8-1 (a pattern that follows the last cycle, as a seasonal
+    /// naive forecast does); the level's start at 0, since the AR(1) term, not the level,
+    /// is what follows short excursions.
     pub fn standard(seasons: Seasons, damped: bool) -> Self {
-        let beta4 = [0.0, 0.01, 0.05, 0.2];
-        let phi = if damped {
-            vec![0.8, 0.9, 0.95, 0.98]
-        } else {
-            vec![1.0]
-        };
-        let (alpha, beta, gamma, omega) = match (seasons, damped) {
+        let damping = vec![0.8, 0.9, 0.95, 0.98];
+        let (alpha, beta, gamma, omega, phi) = match (seasons, damped) {
             (Seasons::None, false) => (
                 geometric(32, 0.005, 0.99),
-                geometric(32, 0.001, 0.5),
+                geometric(16, 0.001, 0.5),
                 vec![0.0],
                 vec![0.0],
+                vec![0.0, 1.0],
             ),
             (Seasons::None, true) => (
                 geometric(16, 0.005, 0.99),
                 geometric(16, 0.001, 0.5),
                 vec![0.0],
                 vec![0.0],
+                damping,
             ),
             (Seasons::Single(_), false) => (
-                geometric(16, 0.005, 0.95),
-                beta4.to_vec(),
-                geometric(16, 0.005, 0.95),
+                off_then_geometric(12, 0.001, 0.95),
+                vec![0.01, 0.05, 0.2],
+                off_then_geometric(12, 0.005, 0.95),
                 vec![0.0],
+                vec![0.0, 1.0],
             ),
             (Seasons::Single(_), true) => (
-                geometric(8, 0.01, 0.9),
-                beta4.to_vec(),
-                geometric(8, 0.01, 0.9),
+                off_then_geometric(8, 0.003, 0.9),
+                vec![0.01, 0.05, 0.2],
+                off_then_geometric(8, 0.01, 0.9),
                 vec![0.0],
+                damping,
             ),
             (Seasons::Double(..), false) => (
-                geometric(8, 0.01, 0.9),
-                beta4.to_vec(),
-                geometric(8, 0.01, 0.9),
-                vec![0.01, 0.05, 0.2, 0.5],
+                vec![0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.6],
+                vec![0.01],
+                vec![0.0, 0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 0.8],
+                vec![0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0],
+                vec![0.0, 1.0],
             ),
             (Seasons::Double(..), true) => (
-                geometric(8, 0.01, 0.9),
-                vec![0.0, 0.05],
-                geometric(8, 0.01, 0.9),
-                vec![0.01, 0.05, 0.2, 0.5],
+                vec![0.0, 0.001, 0.01, 0.03, 0.1, 0.3],
+                vec![0.01, 0.05],
+                vec![0.0, 0.03, 0.1, 0.2, 0.3, 0.5],
+                vec![0.0, 0.1, 0.3, 0.5, 0.7, 1.0],
+                vec![0.9, 0.98],
             ),
-        };
-        let phi = match (seasons, damped) {
-            (Seasons::Double(..), true) => vec![0.9, 0.98],
-            _ => phi,
         };
         Grid {
             alpha,
@@ -149,12 +178,13 @@ impl Grid {
             gamma,
             omega,
             phi,
+            lambda: STANDARD_LAMBDAS.to_vec(),
         }
     }
 
     /// Number of points.
     pub fn len(&self) -> usize {
-        self.alpha.len() * self.beta.len() * self.gamma.len() * self.omega.len() * self.phi.len()
+        self.bases() * self.lambda.len()
     }
 
     /// Always false: every axis holds at least one value.
@@ -162,7 +192,17 @@ impl Grid {
         self.len() == 0
     }
 
-    /// The point at `index`; phi varies fastest, then omega, gamma, beta, alpha.
+    /// Number of recursions a fit runs per series: the points without the `lambda` axis.
+    pub fn bases(&self) -> usize {
+        self.alpha.len() * self.beta.len() * self.gamma.len() * self.omega.len() * self.phi.len()
+    }
+
+    /// The `lambda` axis; point `i` has `lambdas()[i % lambdas().len()]`.
+    pub fn lambdas(&self) -> &[f32] {
+        &self.lambda
+    }
+
+    /// The point at `index`; lambda varies fastest, then phi, omega, gamma, beta, alpha.
     pub fn point(&self, index: usize) -> Option<Params> {
         if index >= self.len() {
             return None;
@@ -173,6 +213,7 @@ impl Grid {
             rest /= axis.len();
             value
         };
+        let lambda = take(&self.lambda);
         let phi = take(&self.phi);
         let omega = take(&self.omega);
         let gamma = take(&self.gamma);
@@ -184,6 +225,7 @@ impl Grid {
             gamma,
             omega,
             phi,
+            lambda,
         })
     }
 
@@ -198,24 +240,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn standard_grids_have_1024_points_and_index_in_order() {
+    fn standard_grids_stay_within_1024_recursions_and_index_in_order() {
         for seasons in [Seasons::None, Seasons::Single(7), Seasons::Double(24, 168)] {
             for damped in [false, true] {
                 let grid = Grid::standard(seasons, damped);
-                assert_eq!(grid.len(), 1024, "{seasons} damped={damped}");
-                assert!(
-                    Grid::new(&grid.alpha, &grid.beta, &grid.gamma, &grid.omega, &grid.phi).is_ok()
-                );
+                assert!(grid.bases() <= 1024, "{seasons} damped={damped}");
+                assert_eq!(grid.len(), grid.bases() * 12);
+                assert!(Grid::new(
+                    &grid.alpha,
+                    &grid.beta,
+                    &grid.gamma,
+                    &grid.omega,
+                    &grid.phi,
+                    &grid.lambda
+                )
+                .is_ok());
             }
         }
-        let grid = Grid::new(&[0.1, 0.2], &[0.0], &[0.3, 0.4, 0.5], &[0.0], &[0.9, 1.0]).unwrap();
-        assert_eq!(grid.len(), 12);
-        assert_eq!(grid.point(1).unwrap().phi, 1.0);
-        assert_eq!(grid.point(2).unwrap().gamma, 0.4);
-        assert_eq!(grid.point(6).unwrap().alpha, 0.2);
-        assert_eq!(grid.point(12), None);
-        assert!(Grid::new(&[1.5], &[0.0], &[0.0], &[0.0], &[1.0]).is_err());
-        assert!(Grid::new(&[0.5], &[0.0], &[0.0], &[0.0], &[0.0]).is_err());
-        assert!(Grid::new(&[], &[0.0], &[0.0], &[0.0], &[1.0]).is_err());
+        let grid = Grid::new(
+            &[0.1, 0.2],
+            &[0.0],
+            &[0.3, 0.4, 0.5],
+            &[0.0],
+            &[0.9, 1.0],
+            &[0.0, 0.5],
+        )
+        .unwrap();
+        assert_eq!((grid.len(), grid.bases()), (24, 12));
+        assert_eq!(grid.point(1).unwrap().lambda, 0.5);
+        assert_eq!(grid.point(2).unwrap().phi, 1.0);
+        assert_eq!(grid.point(4).unwrap().gamma, 0.4);
+        assert_eq!(grid.point(12).unwrap().alpha, 0.2);
+        assert_eq!(grid.point(24), None);
+        let one = [0.5];
+        assert!(Grid::new(&[1.5], &one, &one, &one, &[1.0], &[0.0]).is_err());
+        assert!(Grid::new(&one, &one, &one, &one, &[-0.1], &[0.0]).is_err());
+        assert!(Grid::new(&[], &one, &one, &one, &[1.0], &[0.0]).is_err());
+        assert!(Grid::new(&one, &one, &one, &one, &[1.0], &[1.1]).is_err());
+        assert!(Grid::new(&one, &one, &one, &one, &[1.0], &[0.5; 17]).is_err());
     }
 }

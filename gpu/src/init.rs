@@ -1,8 +1,12 @@
 //! Initial level, trend and seasonals by classical decomposition over the first
-//! full periods of the longest season.
+//! full periods of the longest season, and the first row whose error a fit scores.
 //!
 //! Computed once per series on the CPU (in f64, rounded to f32) and handed unchanged to
 //! both backends, so the GPU and CPU recursions start from bit-identical states.
+//!
+//! The decomposition has seen the rows it averages, so one-step errors there flatter
+//! every model that barely updates its seasonals. As R's `HoltWinters` does, a fit scores
+//! only the rows after them, as long as at least one longest period is left to score.
 
 use crate::series::Seasons;
 
@@ -18,6 +22,9 @@ pub struct InitState {
     pub trend: f32,
     /// Short seasonals (index = time mod short period) followed by the long seasonals.
     pub seasonals: Vec<f32>,
+    /// Index of the first row whose one-step error counts toward the fit's loss: the
+    /// first row after those the decomposition averaged, or 0 for a short series.
+    pub scored_from: usize,
 }
 
 fn mean(values: impl ExactSizeIterator<Item = f64>) -> f64 {
@@ -31,14 +38,17 @@ fn centered(mut values: Vec<f64>) -> Vec<f64> {
     values
 }
 
-/// Classical decomposition: K = min(n / L, 4) full periods of the longest season L give
+/// Classical decomposition: K = clamp(n / L - 1, 2, 4) full periods of the longest
+/// season L (one period is kept back for scoring when the series has three or more) give
 /// period means; their slope is the trend, the line through them the level, and the
 /// detrended values averaged by phase (short season first, then what is left for the
 /// long season) the seasonals, each centered to sum to zero.
 pub fn initial_state(values: &[f32], seasons: Seasons) -> InitState {
     let y: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
     let period = seasons.longest();
-    let periods = (y.len() / period).clamp(2, MAX_INIT_PERIODS);
+    let periods = (y.len() / period)
+        .saturating_sub(1)
+        .clamp(2, MAX_INIT_PERIODS);
     let means: Vec<f64> = (0..periods)
         .map(|j| mean(y[j * period..(j + 1) * period].iter().copied()))
         .collect();
@@ -68,10 +78,12 @@ pub fn initial_state(values: &[f32], seasons: Seasons) -> InitState {
             seasonals.extend(short_part.iter().map(|&v| v as f32));
         }
     }
+    let scored_from = if y.len() >= span + period { span } else { 0 };
     InitState {
         level: line(-1.0) as f32,
         trend: trend as f32,
         seasonals,
+        scored_from,
     }
 }
 
@@ -91,6 +103,25 @@ mod tests {
         for (got, want) in init.seasonals.iter().zip(pattern) {
             assert!((got - want).abs() < 1e-4, "{init:?}");
         }
+        assert_eq!(
+            init.scored_from, 16,
+            "four periods averaged, the rest scored"
+        );
+    }
+
+    #[test]
+    fn keeps_a_period_back_for_scoring_when_it_can() {
+        let scored = |n: usize| initial_state(&vec![1.0; n], Seasons::Single(10)).scored_from;
+        assert_eq!(
+            scored(20),
+            0,
+            "two periods: both initialize, every row is scored"
+        );
+        assert_eq!(scored(29), 0);
+        assert_eq!(scored(30), 20);
+        assert_eq!(scored(45), 30);
+        assert_eq!(scored(50), 40);
+        assert_eq!(scored(500), 40);
     }
 
     #[test]

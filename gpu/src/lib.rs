@@ -1,9 +1,10 @@
 //! Demand forecasting for Tidegate's predictive autoscaler.
 //!
-//! Additive Holt-Winters, with one seasonal period or Taylor's double seasonal form and
-//! an optionally damped trend, fitted by grid search: every (series, parameter point)
-//! gets the sum of squared one-step errors over its history, and each series keeps its
-//! best point. The search runs as WGSL compute kernels on wgpu ([`gpu`]) or on the rayon
+//! Additive Holt-Winters, with one seasonal period or Taylor's double seasonal form, an
+//! optionally damped trend and Taylor's AR(1) adjustment of the one-step error, fitted by
+//! grid search: every (series, parameter point) gets the sum of absolute adjusted
+//! one-step errors over its history (after the rows that initialized it), and each
+//! series keeps its best point. The search runs as WGSL compute kernels on wgpu ([`gpu`]) or on the rayon
 //! CPU reference ([`cpu`]); both use the same f32 arithmetic in the same order, on the
 //! same standardized values and from initial states computed once on the CPU ([`init`]).
 //!
@@ -31,7 +32,7 @@ pub use batch::{Batch, Choice, Scaling};
 pub use error::{ForecastError, GpuError};
 pub use fit::{Fit, Forecast};
 pub use forecaster::{Backend, Device, Forecaster};
-pub use grid::{Grid, Params};
+pub use grid::{Grid, Params, MAX_LAMBDAS};
 pub use model::DIVERGED;
 pub use series::{Seasons, Series};
 pub use trace::Trace;

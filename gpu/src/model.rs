@@ -1,22 +1,28 @@
-//! The Holt-Winters recursion in f32: the CPU twin of `gpu/sse.wgsl`.
+//! The Holt-Winters recursion in f32 and the fit's loss: the CPU twin of `gpu/loss.wgsl`.
 //!
 //! Additive Holt-Winters with an optionally damped trend and zero, one or two seasonal
-//! periods (Taylor 2003's double seasonal form, without his AR(1) error adjustment).
-//! Every operation below appears in the same order in the WGSL kernel, with no division
-//! and no library function, so both backends round identically wherever the GPU compiler
-//! does not fuse a multiply and an add.
+//! periods (Taylor 2003's double seasonal form), with Taylor's AR(1) adjustment of the
+//! one-step error: the forecast adds `lambda e_{t-1}`. As in Taylor's method (and R's
+//! `dshw`) the smoothing equations see the unadjusted error `e_t`, so one run of the
+//! recursion scores every `lambda` at once. The loss is the sum of absolute adjusted
+//! errors `|e_t - lambda e_{t-1}|` from the row [`InitState::scored_from`] on: the
+//! absolute error is what MASE scores, and a holiday's one-off errors do not dominate it
+//! as their squares would. Every operation below appears in the same order in the WGSL
+//! kernel, with no division and no library function but the exact `abs`, so both
+//! backends round identically wherever the GPU compiler does not fuse a multiply and an
+//! add.
 
 use crate::grid::Params;
 use crate::init::InitState;
 use crate::series::Seasons;
 
-/// The SSE recorded for a grid point whose recursion overflowed (inf or NaN).
+/// The loss recorded for a grid point whose recursion overflowed (inf or NaN).
 pub const DIVERGED: f32 = f32::MAX;
 
-/// Maps a non-finite sum of squares to [`DIVERGED`], as the kernel does.
-pub fn finite_or_diverged(sse: f32) -> f32 {
-    if sse.is_finite() {
-        sse
+/// Maps a non-finite loss to [`DIVERGED`], as the kernel does.
+pub fn finite_or_diverged(loss: f32) -> f32 {
+    if loss.is_finite() {
+        loss
     } else {
         DIVERGED
     }
@@ -63,6 +69,22 @@ impl State {
         self.i2 = self.short;
     }
 
+    /// The one-step-ahead forecast without the AR(1) term, summed as [`State::step`] does.
+    pub fn expected(&self, p: &Params) -> f32 {
+        let base = self.level + p.phi * self.trend;
+        let s1 = if self.short > 0 {
+            self.seasonals[self.i1]
+        } else {
+            0.0
+        };
+        let s2 = if self.long > 0 {
+            self.seasonals[self.i2]
+        } else {
+            0.0
+        };
+        (base + s1) + s2
+    }
+
     /// Consumes one observation; returns the one-step-ahead error made before seeing it.
     #[inline(always)]
     pub fn step(&mut self, y: f32, p: &Params) -> f32 {
@@ -99,32 +121,37 @@ impl State {
         self.trend = trend;
         error
     }
-
-    /// The seasonal term that applies `k` steps after the last observation (k >= 1).
-    pub fn seasonal_ahead(&self, k: usize) -> f32 {
-        let mut total = 0.0;
-        if self.short > 0 {
-            total += self.seasonals[(self.i1 + k - 1) % self.short];
-        }
-        if self.long > 0 {
-            total += self.seasonals[self.short + (self.i2 - self.short + k - 1) % self.long];
-        }
-        total
-    }
 }
 
-/// Sum of squared one-step errors over the whole series, accumulated in order.
-pub fn sse(values: &[f32], init: &InitState, params: &Params, state: &mut State) -> f32 {
+/// The loss of every AR(1) coefficient in `lambdas` (one recursion with `params`' other
+/// parameters), written to `out`: the sum of `|e_t - lambda e_{t-1}|` over the rows from
+/// `init.scored_from`, accumulated in order ([`DIVERGED`] where it overflowed).
+pub fn losses(
+    values: &[f32],
+    init: &InitState,
+    params: &Params,
+    lambdas: &[f32],
+    state: &mut State,
+    out: &mut [f32],
+) {
     state.reset(init);
-    let mut sse = 0.0_f32;
-    for &y in values {
+    out.fill(0.0);
+    let mut previous = 0.0_f32;
+    for (t, &y) in values.iter().enumerate() {
         let e = state.step(y, params);
-        sse += e * e;
+        if t >= init.scored_from {
+            for (total, &lambda) in out.iter_mut().zip(lambdas) {
+                let adjusted = e - lambda * previous;
+                *total += adjusted.abs();
+            }
+        }
+        previous = e;
     }
-    finite_or_diverged(sse)
+    out.iter_mut()
+        .for_each(|total| *total = finite_or_diverged(*total));
 }
 
-/// Runs the recursion once, keeping the final state and every one-step residual.
+/// Runs the recursion once, keeping the final state and every unadjusted one-step error.
 pub fn run(
     values: &[f32],
     init: &InitState,

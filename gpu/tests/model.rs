@@ -1,6 +1,7 @@
 //! The CPU reference on series whose answer is known: seasonality recovered, a damped
-//! trend preferred where the trend dies out, and Taylor's double seasonal model beating
-//! the seasonal naive forecast on real electricity demand.
+//! trend preferred where the trend dies out, persistent errors followed by the AR(1)
+//! term, and Taylor's double seasonal model beating the seasonal naive forecast on real
+//! electricity demand.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on failure, like tests
 
@@ -83,10 +84,10 @@ fn damped_trend_wins_when_surges_level_off() {
     let straight = &forecaster.fit(&series, &Grid::standard(Seasons::None, false))[0];
     assert!(damped.params().phi < 1.0, "{:?}", damped.params());
     assert!(
-        damped.sse() < straight.sse(),
+        damped.loss() < straight.loss(),
         "damped {} vs undamped {}",
-        damped.sse(),
-        straight.sse()
+        damped.loss(),
+        straight.loss()
     );
     let mae = |fit: &tidegate_gpu::Fit| {
         let point = fit.forecast(40, 0.9).unwrap().point;
@@ -158,8 +159,9 @@ fn double_seasonal_beats_seasonal_naive_on_taylor() {
 #[test]
 fn observing_new_values_equals_refitting_with_the_same_parameters() {
     let mut jitter = noise(3);
+    // The level already shifted once in the history, so the fit learns to follow shifts.
     let values: Vec<f32> = (0..24 * 12)
-        .map(|t| 200.0 + pattern(t) + jitter())
+        .map(|t| if t < 24 * 6 { 200.0 } else { 225.0 } + pattern(t) + jitter())
         .collect();
     let seasons = Seasons::Single(24);
     let forecaster = Forecaster::new(Device::Cpu);
@@ -170,14 +172,22 @@ fn observing_new_values_equals_refitting_with_the_same_parameters() {
     .clone();
     // After the fitted history the level shifts up by 50; feed one day of it.
     let n = values.len();
-    let shifted: Vec<f32> = (n..n + 24).map(|t| 250.0 + pattern(t)).collect();
+    let shifted: Vec<f32> = (n..n + 24).map(|t| 275.0 + pattern(t)).collect();
     let mut updated = fit.clone();
     shifted.iter().for_each(|&y| updated.observe(y));
     assert_eq!(updated.params(), fit.params(), "observe never refits");
 
     // The same parameters run over the longer series end in the same state.
     let p = fit.params();
-    let one_point = Grid::new(&[p.alpha], &[p.beta], &[p.gamma], &[p.omega], &[p.phi]).unwrap();
+    let one_point = Grid::new(
+        &[p.alpha],
+        &[p.beta],
+        &[p.gamma],
+        &[p.omega],
+        &[p.phi],
+        &[p.lambda],
+    )
+    .unwrap();
     let longer = [values, shifted].concat();
     let refit = &forecaster.fit(&[Series::new(longer, seasons).unwrap()], &one_point)[0];
     let (ahead, reference) = (
@@ -193,10 +203,103 @@ fn observing_new_values_equals_refitting_with_the_same_parameters() {
             ahead[k],
             reference[k]
         );
-        let truth = 250.0 + pattern(n + 24 + k);
+        let truth = 275.0 + pattern(n + 24 + k);
         assert!(
             (ahead[k] - truth).abs() < (stale[24 + k] - truth).abs() - 10.0,
             "step {}: the update moves toward the shift",
+            k + 1
+        );
+    }
+}
+
+/// A daily pattern plus errors that persist: each is 0.9 of the last plus fresh noise.
+fn pattern_with_persistent_errors(len: usize) -> Vec<f32> {
+    let mut jitter = noise(5);
+    let mut error = 0.0_f32;
+    (0..len)
+        .map(|t| {
+            error = 0.9 * error + 2.0 * jitter();
+            200.0 + pattern(t) + error
+        })
+        .collect()
+}
+
+#[test]
+fn ar1_adjustment_follows_persistent_errors() {
+    let values = pattern_with_persistent_errors(24 * 40);
+    let seasons = Seasons::Single(24);
+    let spec = BacktestSpec {
+        seasons,
+        horizon: 1,
+        origins: 60,
+        spacing: 7,
+        window: 24 * 20,
+    };
+    let forecaster = Forecaster::new(Device::Cpu);
+    let standard = Grid::standard(seasons, false);
+    let adjusted = backtest(&forecaster, &values, &spec, &standard).unwrap();
+    // The same grid without the AR(1) term.
+    let axis = |pick: fn(&tidegate_gpu::Params) -> f32| {
+        let mut values: Vec<f32> = standard.points().map(|p| pick(&p)).collect();
+        values.sort_by(f32::total_cmp);
+        values.dedup();
+        values
+    };
+    let plain = Grid::new(
+        &axis(|p| p.alpha),
+        &axis(|p| p.beta),
+        &axis(|p| p.gamma),
+        &axis(|p| p.omega),
+        &axis(|p| p.phi),
+        &[0.0],
+    )
+    .unwrap();
+    let unadjusted = backtest(&forecaster, &values, &spec, &plain).unwrap();
+    let (with_ar, without) = (adjusted.mase.unwrap(), unadjusted.mase.unwrap());
+    println!("one-step MASE with the AR(1) term {with_ar:.3}, without {without:.3}");
+    assert!(
+        with_ar < 0.95 * without,
+        "AR(1) {with_ar} vs plain {without}"
+    );
+    let fit = &forecaster.fit(
+        &[Series::new(values[..24 * 20].to_vec(), seasons).unwrap()],
+        &standard,
+    )[0];
+    assert!(fit.params().lambda >= 0.5, "{:?}", fit.params());
+}
+
+#[test]
+fn ar1_term_decays_by_lambda_and_widens_the_quantile() {
+    // No smoothing at all: level, seasonals and trend stay at their initial values, so
+    // the forecast is the initial state plus lambda^k times the last error.
+    let mut jitter = noise(9);
+    let mut values: Vec<f32> = (0..200).map(|_| 50.0 + jitter()).collect();
+    values[199] = 53.0;
+    let series = [Series::new(values, Seasons::None).unwrap()];
+    let forecaster = Forecaster::new(Device::Cpu);
+    let grid = |lambda: f32| Grid::new(&[0.0], &[0.0], &[0.0], &[0.0], &[0.0], &[lambda]).unwrap();
+    let with_ar = &forecaster.fit(&series, &grid(0.5))[0];
+    let without = &forecaster.fit(&series, &grid(0.0))[0];
+    let (a, b) = (
+        with_ar.forecast(5, 0.9).unwrap(),
+        without.forecast(5, 0.9).unwrap(),
+    );
+    let excess: Vec<f32> = a.point.iter().zip(&b.point).map(|(a, b)| a - b).collect();
+    assert!(excess[0].abs() > 1e-3, "{excess:?}");
+    for k in 1..5 {
+        assert!(
+            (excess[k] / excess[k - 1] - 0.5).abs() < 1e-3,
+            "the AR(1) term halves each step: {excess:?}"
+        );
+    }
+    // v_h = 1 + 0.25 + ... + 0.25^(h-1): the spread grows as its square root.
+    let spread: Vec<f32> = a.upper.iter().zip(&a.point).map(|(u, p)| u - p).collect();
+    let mut v = 0.0;
+    for (k, s) in spread.iter().enumerate() {
+        v += 0.25_f32.powi(k as i32);
+        assert!(
+            (s / spread[0] - v.sqrt()).abs() < 1e-3,
+            "step {}: spread {spread:?}",
             k + 1
         );
     }

@@ -1,5 +1,5 @@
 //! GPU (any adapter, lavapipe included) against the CPU reference: the same chosen grid
-//! point and SSEs within 1e-4 relative, on every shared trace and on random series.
+//! point and losses within 1e-4 relative, on every shared trace and on random series.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on failure, like tests
 
@@ -12,7 +12,7 @@ use tidegate_gpu::{cpu, Batch, Grid, Seasons, Series};
 
 const TOLERANCE: f64 = 1e-4;
 
-/// Checks choices and the whole SSE grid; returns the largest relative SSE difference.
+/// Checks choices and the whole loss grid; returns the largest relative loss difference.
 fn assert_parity(fitter: &GpuFitter, series: &[Series], grid: &Grid, what: &str) -> f64 {
     let batch = Batch::new(series, grid);
     let cpu_choices = cpu::fit(&batch);
@@ -24,20 +24,20 @@ fn assert_parity(fitter: &GpuFitter, series: &[Series], grid: &Grid, what: &str)
             g.point, c.point,
             "{what} series {s}: GPU chose {g:?}, CPU {c:?}"
         );
-        let rel = (f64::from(g.sse) - f64::from(c.sse)).abs() / f64::from(c.sse).max(1e-30);
-        assert!(rel <= TOLERANCE, "{what} series {s}: SSE {g:?} vs {c:?}");
+        let rel = (f64::from(g.loss) - f64::from(c.loss)).abs() / f64::from(c.loss).max(1e-30);
+        assert!(rel <= TOLERANCE, "{what} series {s}: loss {g:?} vs {c:?}");
         chosen = chosen.max(rel);
     }
-    let (gpu_grid, cpu_grid) = (fitter.sse_grid(&batch).unwrap(), cpu::sse_grid(&batch));
+    let (gpu_grid, cpu_grid) = (fitter.loss_grid(&batch).unwrap(), cpu::loss_grid(&batch));
     let identical = gpu_grid
         .iter()
         .zip(&cpu_grid)
         .filter(|(g, c)| g.to_bits() == c.to_bits())
         .count();
     let worst = common::max_relative_difference(&gpu_grid, &cpu_grid, grid.len());
-    assert!(worst <= TOLERANCE, "{what}: grid SSE differs by {worst:e}");
+    assert!(worst <= TOLERANCE, "{what}: grid loss differs by {worst:e}");
     println!(
-        "parity {what}: {} series x {} points; chosen SSE max rel diff {chosen:e}, near-best grid {worst:e}, {identical}/{} SSEs bit-identical",
+        "parity {what}: {} series x {} points; chosen loss max rel diff {chosen:e}, near-best grid {worst:e}, {identical}/{} losses bit-identical",
         series.len(),
         grid.len(),
         gpu_grid.len()
@@ -149,8 +149,9 @@ fn random_grid() -> impl Strategy<Value = Grid> {
         axis(0.0, 1.0, 4),
         axis(0.0, 1.0, 3),
         axis(0.5, 1.0, 3),
+        axis(0.0, 1.0, 6),
     )
-        .prop_map(|(a, b, g, o, p)| Grid::new(&a, &b, &g, &o, &p).unwrap())
+        .prop_map(|(a, b, g, o, p, l)| Grid::new(&a, &b, &g, &o, &p, &l).unwrap())
 }
 
 #[test]
@@ -177,17 +178,17 @@ fn parity_on_random_series() {
                 prop_assert_eq!(g.point, c.point);
             }
             let gpu_grid = fitter
-                .sse_grid(&batch)
+                .loss_grid(&batch)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let diff =
-                common::max_relative_difference(&gpu_grid, &cpu::sse_grid(&batch), grid.len());
-            prop_assert!(diff <= TOLERANCE, "relative SSE difference {:e}", diff);
+                common::max_relative_difference(&gpu_grid, &cpu::loss_grid(&batch), grid.len());
+            prop_assert!(diff <= TOLERANCE, "relative loss difference {:e}", diff);
             worst.set(worst.get().max(diff));
             Ok(())
         })
         .unwrap();
     println!(
-        "parity random series: max relative SSE difference {:e}",
+        "parity random series: max relative loss difference {:e}",
         worst.get()
     );
 }

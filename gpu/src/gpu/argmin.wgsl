@@ -1,12 +1,12 @@
-// One workgroup per series: the grid point with the lowest SSE key, the lowest index
-// among equal keys. The key is the SSE's bit pattern shifted right by TIE_BITS (SSEs are
-// never negative, so the bits order like the floats): the same order as `batch::better`
-// on the CPU. Each invocation scans a strided slice of the row, then a tree reduction in
+// One workgroup per series: the grid point with the lowest loss key, the lowest index
+// among equal keys. The key is the loss's bit pattern shifted right by TIE_BITS (losses
+// are never negative, so the bits order like the floats): the same order as
+// `batch::better` on the CPU. Each invocation scans a strided slice of the row, then a tree reduction in
 // workgroup memory combines the 256 results.
 
 const WORKGROUP: u32 = 256u;
 const TIE_BITS: u32 = 7u;
-// tie key of f32::MAX, the SSE of a diverged point.
+// tie key of f32::MAX, the loss of a diverged point.
 const DIVERGED_KEY: u32 = 0x7f7fffffu >> TIE_BITS;
 
 struct Dims {
@@ -17,8 +17,8 @@ struct Dims {
 }
 
 @group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> sse_in: array<f32>;
-// (point index, SSE bits) per series.
+@group(0) @binding(1) var<storage, read> loss_in: array<f32>;
+// (point index, loss bits) per series.
 @group(0) @binding(2) var<storage, read_write> choices: array<vec2<u32>>;
 
 var<workgroup> best_key: array<u32, WORKGROUP>;
@@ -42,7 +42,7 @@ fn argmin_main(
     var key = DIVERGED_KEY;
     var point = 0xffffffffu;
     for (var p = lid; p < dims.num_points; p += WORKGROUP) {
-        let k = bitcast<u32>(sse_in[row + p]) >> TIE_BITS;
+        let k = bitcast<u32>(loss_in[row + p]) >> TIE_BITS;
         if (better(k, p, key, point)) {
             key = k;
             point = p;
@@ -64,6 +64,6 @@ fn argmin_main(
     }
     if (lid == 0u) {
         let chosen = min(best_point[0], dims.num_points - 1u);
-        choices[series] = vec2<u32>(chosen, bitcast<u32>(sse_in[row + chosen]));
+        choices[series] = vec2<u32>(chosen, bitcast<u32>(loss_in[row + chosen]));
     }
 }

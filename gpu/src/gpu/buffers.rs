@@ -7,12 +7,12 @@ use std::num::NonZeroU64;
 
 use crate::batch::Batch;
 
-/// Words per series record (`SeriesMeta` in sse.wgsl).
+/// Words per series record (`SeriesMeta` in loss.wgsl).
 const META_WORDS: usize = 8;
-/// Words per grid point record (`Point` in sse.wgsl).
+/// Words per grid point record (`Point` in loss.wgsl).
 const POINT_WORDS: usize = 8;
 
-/// A batch flattened into the arrays the SSE kernel binds.
+/// A batch flattened into the arrays the loss kernel binds.
 #[derive(Debug)]
 pub struct Packed {
     pub values: Vec<f32>,
@@ -40,7 +40,7 @@ impl Packed {
                 packed.seasonals.len() as u32,
                 init.level.to_bits(),
                 init.trend.to_bits(),
-                0,
+                init.scored_from as u32,
             ]);
             packed.values.extend_from_slice(batch.values(i));
             packed.seasonals.extend_from_slice(&init.seasonals);
@@ -48,7 +48,7 @@ impl Packed {
         for p in batch.points() {
             packed
                 .points
-                .extend_from_slice(&[p.alpha, p.beta, p.gamma, p.omega, p.phi, 0.0, 0.0, 0.0]);
+                .extend_from_slice(&[p.alpha, p.beta, p.gamma, p.omega, p.phi, p.lambda, 0.0, 0.0]);
         }
         packed
     }
@@ -99,7 +99,7 @@ pub struct Buffers {
     seasonals: Slot,
     metas: Slot,
     points: Slot,
-    sse: Slot,
+    losses: Slot,
     choices: Slot,
     readback: Slot,
 }
@@ -112,7 +112,7 @@ pub struct Bound<'a> {
     pub seasonals: (&'a wgpu::Buffer, u64),
     pub metas: (&'a wgpu::Buffer, u64),
     pub points: (&'a wgpu::Buffer, u64),
-    pub sse: (&'a wgpu::Buffer, u64),
+    pub losses: (&'a wgpu::Buffer, u64),
     pub choices: (&'a wgpu::Buffer, u64),
     pub readback: &'a wgpu::Buffer,
 }
@@ -128,19 +128,21 @@ impl Buffers {
             seasonals: Slot::new("seasonals", input),
             metas: Slot::new("series", input),
             points: Slot::new("points", input),
-            sse: Slot::new("sse", U::STORAGE | U::COPY_SRC),
+            losses: Slot::new("losses", U::STORAGE | U::COPY_SRC),
             choices: Slot::new("choices", U::STORAGE | U::COPY_SRC),
             readback: Slot::new("readback", U::MAP_READ | U::COPY_DST),
         }
     }
 
-    /// Sizes the buffers for `packed` and uploads it; `readback` is the bytes to read back.
+    /// Sizes the buffers for `packed` and uploads it: `lambdas` AR(1) coefficients per
+    /// recursion, `outputs` losses (series x points), `readback` bytes to read back.
     pub fn upload(
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         packed: &Packed,
-        pairs: usize,
+        lambdas: u32,
+        outputs: usize,
         readback: u64,
     ) -> Bound<'_> {
         let series = (packed.metas.len() / META_WORDS) as u32;
@@ -150,7 +152,7 @@ impl Buffers {
             bytes_of(packed.seasonals.len()),
             bytes_of(packed.metas.len()),
             bytes_of(packed.points.len()),
-            bytes_of(pairs),
+            bytes_of(outputs),
             bytes_of(2 * series as usize),
         );
         let write = |slot: &mut Slot, data: &[u8], size: u64| {
@@ -159,7 +161,7 @@ impl Buffers {
         };
         write(
             &mut self.dims,
-            bytemuck::cast_slice(&[series, points, 0, 0]),
+            bytemuck::cast_slice(&[series, points, lambdas, 0]),
             16,
         );
         write(
@@ -182,7 +184,7 @@ impl Buffers {
             bytemuck::cast_slice(&packed.points),
             sizes.3,
         );
-        self.sse.ensure(device, sizes.4);
+        self.losses.ensure(device, sizes.4);
         self.choices.ensure(device, sizes.5);
         self.readback.ensure(device, readback);
         Bound {
@@ -191,7 +193,7 @@ impl Buffers {
             seasonals: (self.seasonals.ensure(device, sizes.1), sizes.1),
             metas: (self.metas.ensure(device, sizes.2), sizes.2),
             points: (self.points.ensure(device, sizes.3), sizes.3),
-            sse: (self.sse.ensure(device, sizes.4), sizes.4),
+            losses: (self.losses.ensure(device, sizes.4), sizes.4),
             choices: (self.choices.ensure(device, sizes.5), sizes.5),
             readback: self.readback.ensure(device, readback),
         }

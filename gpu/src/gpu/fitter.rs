@@ -1,8 +1,8 @@
 //! [`GpuFitter`]: pipelines and buffers built once, then one batched grid search per call.
 //!
-//! A call uploads the packed batch, dispatches the SSE kernel (one invocation per
-//! series x grid point) and the argmin kernel (one workgroup per series), and reads back
-//! one (point, SSE) pair per series. Every wgpu error inside a call is captured by error
+//! A call uploads the packed batch, dispatches the loss kernel (one invocation per
+//! series x recursion, each scoring a block of AR(1) coefficients) and the argmin kernel
+//! (one workgroup per series), and reads back one (point, loss) pair per series. Every wgpu error inside a call is captured by error
 //! scopes and returned, never panicked on; device loss is remembered and reported.
 
 use std::collections::HashMap;
@@ -13,13 +13,14 @@ use crate::batch::{Batch, Choice};
 use crate::error::GpuError;
 use crate::gpu::adapter::AdapterSummary;
 use crate::gpu::buffers::{binding, bytes_of, Buffers, Packed};
+use crate::grid::MAX_LAMBDAS;
 
 /// Largest short + long seasonal period the kernel holds (e.g. 336 + 48 fits; 1440 does not).
 pub const MAX_STATE: usize = 1024;
-/// Invocations per SSE workgroup (`WORKGROUP` in sse.wgsl).
-const SSE_WORKGROUP: u64 = 64;
+/// Invocations per loss workgroup (`WORKGROUP` in loss.wgsl).
+const LOSS_WORKGROUP: u64 = 64;
 
-const SSE_SOURCE: &str = include_str!("sse.wgsl");
+const LOSS_SOURCE: &str = include_str!("loss.wgsl");
 const ARGMIN_SOURCE: &str = include_str!("argmin.wgsl");
 
 /// What the device reported outside any call: loss, or an error no scope caught.
@@ -49,8 +50,8 @@ pub struct GpuFitter {
     queue: wgpu::Queue,
     adapter: AdapterSummary,
     argmin: wgpu::ComputePipeline,
-    /// SSE pipelines by seasonal buffer size (a power of two), compiled on first use.
-    sse: Mutex<HashMap<usize, wgpu::ComputePipeline>>,
+    /// Loss pipelines by seasonal buffer size (a power of two), compiled on first use.
+    losses: Mutex<HashMap<usize, wgpu::ComputePipeline>>,
     buffers: Mutex<Buffers>,
     health: Arc<Health>,
 }
@@ -128,7 +129,7 @@ impl GpuFitter {
             device,
             queue,
             argmin,
-            sse: Mutex::new(HashMap::new()),
+            losses: Mutex::new(HashMap::new()),
             buffers: Mutex::new(Buffers::new()),
             health,
         })
@@ -146,13 +147,13 @@ impl GpuFitter {
             .chunks_exact(2)
             .map(|pair| Choice {
                 point: pair[0] as usize,
-                sse: f32::from_bits(pair[1]),
+                loss: f32::from_bits(pair[1]),
             })
             .collect())
     }
 
-    /// Every point's SSE, row-major by series then point (for parity checks and diagnostics).
-    pub fn sse_grid(&self, batch: &Batch<'_>) -> Result<Vec<f32>, GpuError> {
+    /// Every point's loss, row-major by series then point (for parity checks and diagnostics).
+    pub fn loss_grid(&self, batch: &Batch<'_>) -> Result<Vec<f32>, GpuError> {
         Ok(self
             .run(batch, true)?
             .into_iter()
@@ -176,18 +177,24 @@ impl GpuFitter {
                 "seasonal periods total {state} values; the kernel holds at most {MAX_STATE}"
             )));
         }
+        if batch.lambdas().len() > MAX_LAMBDAS {
+            return Err(GpuError::Unsupported(format!(
+                "{} AR(1) coefficients; the kernel holds at most {MAX_LAMBDAS}",
+                batch.lambdas().len()
+            )));
+        }
         let limits = self.device.limits();
         let values: usize = batch.series().iter().map(|s| s.len()).sum();
         let largest = [
             values,
-            batch.pairs(),
+            batch.series().len() * batch.points().len(),
             batch.points().len() * 8,
             batch.series().len() * 8,
         ]
         .into_iter()
         .max()
         .unwrap_or(0);
-        if u32::try_from(batch.pairs()).is_err()
+        if u32::try_from(batch.series().len() * batch.points().len()).is_err()
             || bytes_of(largest) > limits.max_storage_buffer_binding_size
         {
             return Err(GpuError::Unsupported(format!(
@@ -199,49 +206,57 @@ impl GpuFitter {
         Ok(state.next_power_of_two().max(8))
     }
 
-    fn sse_pipeline(&self, state: usize) -> Result<wgpu::ComputePipeline, GpuError> {
-        let mut cache = self.sse.lock().unwrap_or_else(PoisonError::into_inner);
+    fn loss_pipeline(&self, state: usize) -> Result<wgpu::ComputePipeline, GpuError> {
+        let mut cache = self.losses.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(found) = cache.get(&state) {
             return Ok(found.clone());
         }
-        let source = SSE_SOURCE.replace("STATE_LEN", &state.to_string());
+        let source = LOSS_SOURCE.replace("STATE_LEN", &state.to_string());
         let built = scoped(&self.device, || {
             Ok(pipeline(
                 &self.device,
-                "holt-winters sse",
+                "holt-winters loss",
                 &source,
-                "sse_main",
+                "loss_main",
             ))
         })?;
         cache.insert(state, built.clone());
         Ok(built)
     }
 
-    /// Uploads, dispatches and reads back: the full SSE matrix or the per-series choices.
+    /// Uploads, dispatches and reads back: the full loss matrix or the per-series choices.
     fn run(&self, batch: &Batch<'_>, whole_grid: bool) -> Result<Vec<u32>, GpuError> {
         if batch.series().is_empty() || batch.points().is_empty() {
             return Ok(Vec::new());
         }
         let state = self.check_batch(batch)?;
-        let sse_pipeline = self.sse_pipeline(state)?;
+        let loss_pipeline = self.loss_pipeline(state)?;
         let packed = Packed::new(batch);
+        let outputs = batch.series().len() * batch.points().len();
         let out_words = if whole_grid {
-            batch.pairs()
+            outputs
         } else {
             2 * batch.series().len()
         };
         let out_bytes = out_words as u64 * 4;
         let max_dim = self.device.limits().max_compute_workgroups_per_dimension;
-        let sse_shape = dispatch_shape((batch.pairs() as u64).div_ceil(SSE_WORKGROUP), max_dim)?;
+        let loss_shape = dispatch_shape((batch.pairs() as u64).div_ceil(LOSS_WORKGROUP), max_dim)?;
         let argmin_shape = dispatch_shape(batch.series().len() as u64, max_dim)?;
 
         let mut buffers = self.buffers.lock().unwrap_or_else(PoisonError::into_inner);
         let words = scoped(&self.device, || {
-            let bound =
-                buffers.upload(&self.device, &self.queue, &packed, batch.pairs(), out_bytes);
-            let sse_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("sse"),
-                layout: &sse_pipeline.get_bind_group_layout(0),
+            let lambdas = batch.lambdas().len() as u32;
+            let bound = buffers.upload(
+                &self.device,
+                &self.queue,
+                &packed,
+                lambdas,
+                outputs,
+                out_bytes,
+            );
+            let loss_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("loss"),
+                layout: &loss_pipeline.get_bind_group_layout(0),
                 entries: &[
                     wgpu::BindGroupEntry {
                         binding: 0,
@@ -265,7 +280,7 @@ impl GpuFitter {
                     },
                     wgpu::BindGroupEntry {
                         binding: 5,
-                        resource: binding(bound.sse),
+                        resource: binding(bound.losses),
                     },
                 ],
             });
@@ -276,15 +291,15 @@ impl GpuFitter {
                 });
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("sse"),
+                    label: Some("loss"),
                     timestamp_writes: None,
                 });
-                pass.set_pipeline(&sse_pipeline);
-                pass.set_bind_group(0, &sse_group, &[]);
-                pass.dispatch_workgroups(sse_shape.0, sse_shape.1, 1);
+                pass.set_pipeline(&loss_pipeline);
+                pass.set_bind_group(0, &loss_group, &[]);
+                pass.dispatch_workgroups(loss_shape.0, loss_shape.1, 1);
             }
             if whole_grid {
-                encoder.copy_buffer_to_buffer(bound.sse.0, 0, bound.readback, 0, out_bytes);
+                encoder.copy_buffer_to_buffer(bound.losses.0, 0, bound.readback, 0, out_bytes);
             } else {
                 let argmin_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("argmin"),
@@ -296,7 +311,7 @@ impl GpuFitter {
                         },
                         wgpu::BindGroupEntry {
                             binding: 1,
-                            resource: binding(bound.sse),
+                            resource: binding(bound.losses),
                         },
                         wgpu::BindGroupEntry {
                             binding: 2,

@@ -35,7 +35,7 @@ pub fn fitter() -> Option<GpuFitter> {
     }
 }
 
-/// Largest |gpu - cpu| / cpu over the grid points that matter: those whose CPU SSE is
+/// Largest |gpu - cpu| / cpu over the grid points that matter: those whose CPU loss is
 /// within 4x of their series' best. (Far worse points sit near the stability boundary,
 /// where a single last-bit difference, as a GPU's fused multiply-add makes, is amplified;
 /// they are never chosen.)

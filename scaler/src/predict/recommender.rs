@@ -128,6 +128,7 @@ impl PredictiveRecommender {
                 gamma: params.gamma,
                 omega: params.omega,
                 phi: params.phi,
+                lambda: params.lambda,
                 rmse_rps: model.fit().rmse(),
             }
         });

@@ -47,7 +47,9 @@ pub struct FitSummary {
     pub omega: f32,
     /// Trend damping.
     pub phi: f32,
-    /// Root mean squared one-step error over the history, requests per second.
+    /// AR(1) coefficient of the one-step error (0: none).
+    pub lambda: f32,
+    /// Root mean squared one-step error over the scored history, requests per second.
     pub rmse_rps: f64,
 }
 

@@ -134,7 +134,9 @@ fn tracks_a_seasonal_series_ahead_of_time() {
     }
     let fit = rec.report().fit.unwrap();
     assert_eq!(fit.backend, "cpu");
-    assert!(fit.gamma > 0.0 && fit.rmse_rps < 10.0, "{fit:?}");
+    // The noise is uniform on +-2 (sd 1.15); missing the pattern (amplitude 80) or the
+    // trend would leave errors tens of requests per second wide.
+    assert!(fit.rmse_rps < 2.0, "{fit:?}");
 }
 
 #[test]

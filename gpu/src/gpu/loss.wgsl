@@ -1,11 +1,15 @@
-// One invocation per (series, grid point): the one-step sum of squared errors of
-// additive Holt-Winters over the whole series. The CPU twin is `model.rs`; keep every
-// expression in the same order there (no division, no builtins) so both round alike.
+// One invocation per (series, recursion): additive Holt-Winters over the whole series,
+// scoring every AR(1) coefficient of its block of grid points at once. The loss of a
+// point is the sum of |e_t - lambda e_{t-1}| over the rows from `scored_from`, e_t the
+// unadjusted one-step error that drives the smoothing equations. The CPU twin is
+// `model.rs`; keep every expression in the same order there (no division, no builtin but
+// the exact `abs`) so both round alike.
 //
 // STATE_LEN is replaced by the host before compilation: the seasonal buffer's size,
 // a power of two at least the batch's largest short + long period.
 
 const STATE: u32 = STATE_LENu;
+const MAX_LAMBDAS: u32 = 16u;
 const WORKGROUP: u32 = 64u;
 // f32::MAX: recorded for a point whose recursion overflowed.
 const DIVERGED: f32 = 3.40282347e38;
@@ -13,9 +17,10 @@ const EXPONENT_MASK: u32 = 0x7f800000u;
 
 struct Dims {
     num_series: u32,
+    // Grid points per series: recursions x lambdas.
     num_points: u32,
-    pad0: u32,
-    pad1: u32,
+    num_lambdas: u32,
+    pad: u32,
 }
 
 struct SeriesMeta {
@@ -26,7 +31,7 @@ struct SeriesMeta {
     season_offset: u32,
     level_bits: u32,
     trend_bits: u32,
-    pad: u32,
+    scored_from: u32,
 }
 
 struct Point {
@@ -35,9 +40,9 @@ struct Point {
     gamma: f32,
     omega: f32,
     phi: f32,
+    lambda: f32,
     pad0: f32,
     pad1: f32,
-    pad2: f32,
 }
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -45,23 +50,33 @@ struct Point {
 @group(0) @binding(2) var<storage, read> seasonals: array<f32>;
 @group(0) @binding(3) var<storage, read> metas: array<SeriesMeta>;
 @group(0) @binding(4) var<storage, read> points: array<Point>;
-@group(0) @binding(5) var<storage, read_write> sse_out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> loss_out: array<f32>;
 
 @compute @workgroup_size(64)
-fn sse_main(
+fn loss_main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
     let pair = (wid.y * groups.x + wid.x) * WORKGROUP + lid;
-    if (pair >= dims.num_series * dims.num_points) {
+    let lambdas = dims.num_lambdas;
+    let bases = dims.num_points / lambdas;
+    if (pair >= dims.num_series * bases) {
         return;
     }
-    let info = metas[pair / dims.num_points];
-    let p = points[pair % dims.num_points];
+    let series = pair / bases;
+    let first = (pair % bases) * lambdas;
+    let info = metas[series];
+    let p = points[first];
     let m1 = info.m1;
     let state_end = info.m1 + info.m2;
 
+    var lambda: array<f32, MAX_LAMBDAS>;
+    var loss: array<f32, MAX_LAMBDAS>;
+    for (var k = 0u; k < lambdas; k++) {
+        lambda[k] = points[first + k].lambda;
+        loss[k] = 0.0;
+    }
     var state: array<f32, STATE>;
     for (var k = 0u; k < state_end; k++) {
         state[k] = seasonals[info.season_offset + k];
@@ -70,7 +85,7 @@ fn sse_main(
     var trend = bitcast<f32>(info.trend_bits);
     var i1 = 0u;
     var i2 = m1;
-    var sse = 0.0;
+    var previous = 0.0;
     for (var t = 0u; t < info.len; t++) {
         let y = values[info.value_offset + t];
         let damped = p.phi * trend;
@@ -84,7 +99,6 @@ fn sse_main(
             s2 = state[i2];
         }
         let e = y - ((base + s1) + s2);
-        sse = sse + e * e;
         let new_level = p.alpha * ((y - s1) - s2) + (1.0 - p.alpha) * base;
         let new_trend = p.beta * (new_level - level) + (1.0 - p.beta) * damped;
         if (m1 > 0u) {
@@ -103,10 +117,21 @@ fn sse_main(
         }
         level = new_level;
         trend = new_trend;
+        if (t >= info.scored_from) {
+            for (var k = 0u; k < lambdas; k++) {
+                let adjusted = e - lambda[k] * previous;
+                loss[k] = loss[k] + abs(adjusted);
+            }
+        }
+        previous = e;
     }
-    // A bit test, not `sse != sse`: WGSL lets compilers assume floats are finite.
-    if ((bitcast<u32>(sse) & EXPONENT_MASK) == EXPONENT_MASK) {
-        sse = DIVERGED;
+    let row = series * dims.num_points + first;
+    for (var k = 0u; k < lambdas; k++) {
+        var total = loss[k];
+        // A bit test, not `total != total`: WGSL lets compilers assume floats are finite.
+        if ((bitcast<u32>(total) & EXPONENT_MASK) == EXPONENT_MASK) {
+            total = DIVERGED;
+        }
+        loss_out[row + k] = total;
     }
-    sse_out[pair] = sse;
 }
