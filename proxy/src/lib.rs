@@ -16,6 +16,7 @@ pub mod autoscale;
 pub mod backend_server;
 pub mod clock;
 pub mod demo;
+pub mod downstream;
 pub mod error;
 pub mod gateway;
 pub mod maintenance;
