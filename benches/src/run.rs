@@ -7,7 +7,7 @@
 //! requests in flight finish (within the timeout). The threads' recorders are
 //! merged into one [`Report`].
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -53,6 +53,10 @@ pub struct Plan {
     pub duration: Duration,
     /// Unmeasured load before the window.
     pub warmup: Duration,
+    /// Closed loop only: stop after this many requests in all, warmup included
+    /// (the window still caps the run). A fixed count makes per-request counts
+    /// of a profiled target (instructions, system calls) exact.
+    pub requests: Option<u64>,
     /// Longest wait for one response.
     pub timeout: Duration,
     /// Report the share of responses slower than this.
@@ -82,6 +86,9 @@ impl Plan {
         if let Mode::Open { rate } = self.mode {
             if !(rate.is_finite() && rate > 0.0) {
                 return bad("--rate", "must be a positive number of requests per second");
+            }
+            if self.requests.is_some() {
+                return bad("--requests", "works in closed loop only (without --rate)");
             }
         }
         Ok(())
@@ -167,7 +174,11 @@ fn report(plan: &Plan, recorder: &Recorder, unsent: u64, measure_from: Instant) 
 #[derive(Debug)]
 enum Pace {
     Open(Schedule),
-    Closed { end: Instant },
+    /// Until `end`, or until `left` requests are used up.
+    Closed {
+        end: Instant,
+        left: Cell<u64>,
+    },
 }
 
 /// What a thread's connection tasks share.
@@ -203,7 +214,12 @@ fn load_thread(
             plan.threads,
             rate,
         )),
-        Mode::Closed => Pace::Closed { end },
+        Mode::Closed => Pace::Closed {
+            end,
+            left: Cell::new(plan.requests.map_or(u64::MAX, |total| {
+                share(total, index as u64, plan.threads as u64)
+            })),
+        },
     };
     let shared = Rc::new(Shared {
         target: plan.target.clone(),
@@ -254,11 +270,12 @@ async fn drive(shared: Rc<Shared>, mut connection: Option<Connection>, timer: Op
                 Some(at) => at,
                 None => return,
             },
-            Pace::Closed { end } => {
+            Pace::Closed { end, left } => {
                 let now = Instant::now();
-                if now >= *end {
+                if now >= *end || left.get() == 0 {
                     return;
                 }
+                left.set(left.get() - 1);
                 now
             }
         };
@@ -300,6 +317,11 @@ async fn drive(shared: Rc<Shared>, mut connection: Option<Connection>, timer: Op
             }
         }
     }
+}
+
+/// Thread `index`'s part of `total` split over `threads` as evenly as possible.
+fn share(total: u64, index: u64, threads: u64) -> u64 {
+    total / threads + u64::from(index < total % threads)
 }
 
 async fn exchange(

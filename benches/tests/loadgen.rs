@@ -57,6 +57,7 @@ fn plan(address: SocketAddr, mode: Mode) -> Plan {
         threads: 2,
         duration: Duration::from_millis(400),
         warmup: Duration::from_millis(100),
+        requests: None,
         timeout: Duration::from_secs(2),
         count_over: Some(Duration::from_secs(1)),
         tags: BTreeMap::from([("target".to_owned(), "test".to_owned())]),
@@ -83,6 +84,34 @@ fn closed_loop_sends_back_to_back() {
     assert_eq!(report.error_total, 0, "{report}");
     assert!(report.requests > 400, "{report}");
     assert!(report.send_lag_us.is_none());
+}
+
+#[test]
+fn closed_loop_stops_after_the_requested_count() {
+    let plan = Plan {
+        requests: Some(101),
+        duration: Duration::from_secs(10),
+        warmup: Duration::ZERO,
+        ..plan(server(), Mode::Closed)
+    };
+    let started = std::time::Instant::now();
+    let report = run(&plan).unwrap();
+    assert_eq!(report.error_total, 0, "{report}");
+    assert_eq!(report.requests, 101, "{report}");
+    assert_eq!(report.ok, 101, "{report}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped at the count"
+    );
+}
+
+#[test]
+fn requests_need_the_closed_loop() {
+    let plan = Plan {
+        requests: Some(10),
+        ..plan(server(), Mode::Open { rate: 100.0 })
+    };
+    assert!(run(&plan).is_err());
 }
 
 #[test]

@@ -12,13 +12,15 @@
 //! in the request context, so every counter is released however a request ends.
 
 use std::cell::RefCell;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::header::{HeaderValue, HOST};
+use http::header::{HeaderName, HeaderValue, HOST};
 use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::modules::http::HttpModules;
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, ProxyWarnLogContext, Session};
 use pingora::{Error, ErrorSource, ErrorType, Result};
@@ -33,6 +35,8 @@ use crate::respond;
 use crate::routing::Routing;
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
+/// The same name parsed once: a lookup by `&str` parses the name every time.
+static X_FORWARDED_FOR_NAME: HeaderName = HeaderName::from_static(X_FORWARDED_FOR);
 const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
 
 /// Requests one upstream HTTP/2 connection carries at once before another is opened
@@ -137,6 +141,10 @@ impl ProxyHttp for Gateway {
         RequestCtx::default()
     }
 
+    /// No modules: Tidegate does not compress responses, and Pingora's default
+    /// (a compression module that is switched off) still costs every request.
+    fn init_downstream_modules(&self, _modules: &mut HttpModules) {}
+
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         ctx.started = self.clock.now();
         let pool = {
@@ -219,14 +227,10 @@ impl ProxyHttp for Gateway {
         _ctx: &mut RequestCtx,
     ) -> Result<()> {
         if let Some(client) = session.client_addr().and_then(|a| a.as_inet()) {
-            let forwarded = match upstream_request.headers.get(X_FORWARDED_FOR) {
-                Some(prior) => format!(
-                    "{}, {}",
-                    String::from_utf8_lossy(prior.as_bytes()),
-                    client.ip()
-                ),
-                None => client.ip().to_string(),
-            };
+            let forwarded = forwarded_for(
+                upstream_request.headers.get(&X_FORWARDED_FOR_NAME),
+                client.ip(),
+            )?;
             upstream_request.insert_header(X_FORWARDED_FOR, forwarded)?;
         }
         upstream_request.insert_header(X_FORWARDED_PROTO, self.scheme.clone())?;
@@ -410,6 +414,61 @@ fn peer_for(pool: &Pool, backend: &Backend) -> HttpPeer {
     peer
 }
 
+/// `X-Forwarded-For` with `client` appended to what the client sent, if anything.
+fn forwarded_for(prior: Option<&HeaderValue>, client: IpAddr) -> Result<HeaderValue> {
+    let mut text = [0u8; IP_TEXT_MAX];
+    let ip = ip_text(client, &mut text);
+    let value = match prior {
+        None => HeaderValue::from_bytes(ip),
+        Some(prior) => {
+            let mut joined = Vec::with_capacity(prior.len() + 2 + ip.len());
+            joined.extend_from_slice(prior.as_bytes());
+            joined.extend_from_slice(b", ");
+            joined.extend_from_slice(ip);
+            HeaderValue::try_from(joined)
+        }
+    };
+    value.map_err(|_| Error::explain(ErrorType::InvalidHTTPHeader, "invalid X-Forwarded-For"))
+}
+
+/// The longest text of an IP address (an IPv6 address with an IPv4 tail).
+const IP_TEXT_MAX: usize = 45;
+
+/// `ip` as text in `buf`, written by hand for IPv4: the formatting machinery
+/// costs more than the rest of building the header.
+fn ip_text(ip: IpAddr, buf: &mut [u8; IP_TEXT_MAX]) -> &[u8] {
+    let len = match ip {
+        IpAddr::V4(v4) => {
+            let mut len = 0;
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf[len] = b'.';
+                    len += 1;
+                }
+                if octet >= 100 {
+                    buf[len] = b'0' + octet / 100;
+                    len += 1;
+                }
+                if octet >= 10 {
+                    buf[len] = b'0' + octet / 10 % 10;
+                    len += 1;
+                }
+                buf[len] = b'0' + octet % 10;
+                len += 1;
+            }
+            len
+        }
+        IpAddr::V6(v6) => {
+            use std::io::Write;
+            let mut cursor = std::io::Cursor::new(&mut buf[..]);
+            // 45 bytes hold every IPv6 text, so this write cannot fail.
+            let _ = write!(cursor, "{v6}");
+            cursor.position() as usize
+        }
+    };
+    &buf[..len]
+}
+
 /// The request's host: the URI authority (HTTP/2, absolute form) or `Host`.
 fn request_host(req: &RequestHeader) -> Option<&str> {
     req.uri
@@ -467,4 +526,42 @@ fn failure_body(e: &Error, ctx: &RequestCtx, code: u16) -> Bytes {
         pool.name(),
         e.etype().as_str()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(ip: &str) -> String {
+        let mut buf = [0u8; IP_TEXT_MAX];
+        String::from_utf8(ip_text(ip.parse().unwrap(), &mut buf).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn ip_text_matches_the_standard_formatting() {
+        for ip in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.0.99.100",
+            "127.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "::ffff:255.255.255.255",
+        ] {
+            assert_eq!(text(ip), ip.parse::<IpAddr>().unwrap().to_string());
+        }
+    }
+
+    #[test]
+    fn forwarded_for_appends_the_client() {
+        let client: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(forwarded_for(None, client).unwrap(), "192.0.2.7");
+        let prior = HeaderValue::from_static("198.51.100.1");
+        assert_eq!(
+            forwarded_for(Some(&prior), client).unwrap(),
+            "198.51.100.1, 192.0.2.7"
+        );
+    }
 }

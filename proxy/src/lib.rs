@@ -19,6 +19,7 @@ pub mod autoscale;
 pub mod backend_server;
 pub mod clock;
 pub mod demo;
+pub mod downstream;
 pub mod error;
 pub mod forecast;
 pub mod gateway;

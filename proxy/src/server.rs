@@ -4,7 +4,8 @@
 //! address is announced), then runs `threads` workers, each a single-threaded
 //! tokio runtime that accepts on every listener, terminates TLS where configured,
 //! and hands each connection to Pingora's HTTP proxy (HTTP/1.1, h2c, and HTTP/2
-//! over TLS by ALPN). The control runtime on the calling thread runs the data
+//! over TLS by ALPN); [`crate::downstream`] is the client connection Pingora
+//! reads and writes, and runs a plain-text connection's keep-alive loop. The control runtime on the calling thread runs the data
 //! plane's health checks and housekeeping. On SIGTERM or SIGINT it stops
 //! accepting, lets idle keep-alive connections go, and waits up to `grace_period`
 //! for requests in flight before returning; a second signal ends it at once.
@@ -18,9 +19,6 @@ use std::time::Duration;
 use metrics_exporter_prometheus::PrometheusHandle;
 use pingora::apps::{HttpServerOptions, ServerApp};
 use pingora::listeners::tls::Acceptor;
-use pingora::protocols::l4::socket::SocketAddr as PingoraAddr;
-use pingora::protocols::l4::stream::Stream as L4Stream;
-use pingora::protocols::{GetSocketDigest, SocketDigest};
 use pingora::proxy::{http_proxy, HttpProxy};
 use pingora::server::configuration::ServerConf;
 use pingora::services::listening::Service;
@@ -31,6 +29,7 @@ use tokio::sync::{watch, Notify};
 use crate::admin::{self, AdminContext};
 use crate::autoscale::Autoscaler;
 use crate::clock::Clock;
+use crate::downstream::{self, Downstream};
 use crate::gateway::Gateway;
 use crate::maintenance;
 use crate::plane::DataPlane;
@@ -374,22 +373,27 @@ async fn accept_loop(
                 if let Err(e) = tcp.set_nodelay(true) {
                     tracing::debug!(error = %e, "cannot set TCP_NODELAY");
                 }
-                let stream = downstream_stream(tcp, peer, local);
+                let conn = Downstream::new(tcp, peer, local);
                 let app = Arc::clone(&app);
-                let tls = tls.clone();
                 let shutdown = shutdown.clone();
                 let open = connections.open();
-                tokio::spawn(async move {
-                    let stream: pingora::protocols::Stream = match tls {
-                        None => Box::new(stream),
-                        Some(acceptor) => match handshake(&acceptor, stream).await {
-                            Some(stream) => stream,
-                            None => return,
-                        },
-                    };
-                    Service::handle_event(stream, app, shutdown).await;
-                    drop(open);
-                });
+                // Two task types, so a plain-text connection's task does not
+                // carry the size of a TLS handshake.
+                match &tls {
+                    None => tokio::spawn(async move {
+                        downstream::serve(app, conn, shutdown).await;
+                        drop(open);
+                    }),
+                    Some(acceptor) => {
+                        let acceptor = Arc::clone(acceptor);
+                        tokio::spawn(async move {
+                            if let Some(stream) = handshake(&acceptor, conn).await {
+                                Service::handle_event(stream, app, shutdown).await;
+                            }
+                            drop(open);
+                        })
+                    }
+                };
             }
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -403,8 +407,8 @@ async fn accept_loop(
 }
 
 /// Terminates TLS on an accepted connection; `None` when the handshake failed.
-async fn handshake(acceptor: &Acceptor, stream: L4Stream) -> Option<pingora::protocols::Stream> {
-    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.tls_handshake(stream)).await {
+async fn handshake(acceptor: &Acceptor, conn: Downstream) -> Option<pingora::protocols::Stream> {
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.tls_handshake(conn)).await {
         Ok(Ok(tls)) => Some(Box::new(tls)),
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "TLS handshake failed");
@@ -415,25 +419,6 @@ async fn handshake(acceptor: &Acceptor, stream: L4Stream) -> Option<pingora::pro
             None
         }
     }
-}
-
-/// Wraps an accepted connection with its addresses already known, so Pingora
-/// makes no system call to look them up.
-fn downstream_stream(
-    tcp: tokio::net::TcpStream,
-    peer: SocketAddr,
-    local: Option<SocketAddr>,
-) -> L4Stream {
-    use std::os::unix::io::AsRawFd;
-    let fd = tcp.as_raw_fd();
-    let mut stream = L4Stream::from(tcp);
-    let digest = SocketDigest::from_raw_fd(fd);
-    let _ = digest.peer_addr.set(Some(PingoraAddr::Inet(peer)));
-    if let Some(local) = local.filter(|l| !l.ip().is_unspecified()) {
-        let _ = digest.local_addr.set(Some(PingoraAddr::Inet(local)));
-    }
-    stream.set_socket_digest(digest);
-    stream
 }
 
 /// Counts open downstream connections so shutdown can wait for them.

@@ -203,3 +203,34 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits() {
         .unwrap();
     assert!(status.success(), "exit status {status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_idle_connections_at_once() {
+    let b = backend(0, None);
+    let config = config_file(&format!(
+        "[server]\ngrace_period = \"30s\"\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
+         [pool.p]\nbackends = [\"{}\"]\n",
+        b.addr()
+    ));
+    let proxy = proxy(&config, 1);
+    // A client that connected but never sent a request is idle as well.
+    let silent = std::net::TcpStream::connect(proxy.addr()).unwrap();
+    // The client keeps its connection open and idle after the answer.
+    let client = client();
+    for _ in 0..3 {
+        let answer = get(&client, proxy.addr(), "/", &[]).await.unwrap();
+        assert_eq!(answer.status, 200);
+    }
+    proxy.send_sigterm();
+    let started = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || proxy.wait())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "an idle connection held shutdown for {:?}",
+        started.elapsed()
+    );
+    drop((client, silent));
+}

@@ -36,6 +36,9 @@ struct Args {
     /// Unmeasured load before the measured time, e.g. "2s".
     #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
     warmup: Duration,
+    /// Closed loop: stop after this many requests in all (--duration still caps the run).
+    #[arg(long)]
+    requests: Option<u64>,
     /// Extra request header, NAME:VALUE (repeatable).
     #[arg(long = "header", value_name = "NAME:VALUE")]
     headers: Vec<String>,
@@ -111,6 +114,7 @@ fn execute(args: &Args) -> Result<String, SetupError> {
         threads: args.threads,
         duration: args.duration,
         warmup: args.warmup,
+        requests: args.requests,
         timeout: args.timeout,
         count_over: args.count_over,
         tags,

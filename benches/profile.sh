@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# benches/profile.sh: what one proxied request costs Tidegate, in measures that a
+# busy machine does not change: system calls and context switches per request,
+# user-space instructions per request, and resident memory per idle client
+# connection.
+#
+# Tidegate runs with the configuration of compare.sh's throughput section (one
+# worker thread, least_conn over two nginx `return 200 "ok"` servers, no access
+# log). Each request measure sends a fixed number of requests (loadgen
+# --requests, closed loop, 32 keep-alive connections) after an unmeasured warmup
+# that opens every client and upstream connection, and divides by that number:
+#   syscalls      strace -c -f on every thread of the proxy (its window also
+#                 holds about a second of timer ticks, which do not scale with
+#                 requests); context switches (voluntary, all threads) from /proc
+#                 in a separate run without strace, which do depend on the load
+#   instructions  valgrind --tool=callgrind, instrumentation switched on only around
+#                 the measured requests; the profile is kept for callgrind_annotate
+#   memory        VmRSS of a fresh proxy, idle and then holding IDLE_CONNECTIONS
+#                 keep-alive client connections that have had one request each
+# All traffic stays on 127.0.0.1; every process started here is stopped on exit.
+#
+# Usage:
+#   benches/profile.sh                       all three measures
+#   benches/profile.sh syscalls memory       some of them
+# Environment (defaults in brackets):
+#   REQUESTS [20000], WARMUP_REQUESTS [2000], IDLE_CONNECTIONS [10000]
+#   TIDEGATE, LOADGEN   prebuilt binaries; otherwise `cargo build --release`
+# Needs nginx, strace and valgrind.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CONFIGS=$ROOT/benches/configs
+REQUESTS=${REQUESTS:-20000}
+WARMUP_REQUESTS=${WARMUP_REQUESTS:-2000}
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
+CONNECTIONS=32
+MEASURES=("$@")
+((${#MEASURES[@]})) || MEASURES=(syscalls instructions memory)
+
+RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tidegate-profile.XXXXXX")
+chmod 755 "$RUN_DIR"
+
+log() { printf '%s profile: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+PIDS=()
+
+# stop_process PID: SIGTERM (SIGINT for strace and valgrind), then SIGKILL after 10 s.
+stop_process() {
+    local pid=$1 signal=${2:-TERM} children i
+    children=$(pgrep -P "$pid" 2>/dev/null || true)
+    kill "-$signal" "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" $children 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    local kept=()
+    for i in "${PIDS[@]}"; do
+        [[ $i == "$pid" ]] || kept+=("$i")
+    done
+    PIDS=("${kept[@]}")
+}
+
+cleanup() {
+    local status=$? pid
+    trap - EXIT INT TERM
+    for pid in "${PIDS[@]}"; do
+        stop_process "$pid"
+    done
+    log "run directory (configs, logs, strace and callgrind output): $RUN_DIR"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start() {
+    local name=$1
+    shift
+    "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+}
+
+# wait_for_line PID FILE PATTERN: prints the first line of FILE matching PATTERN.
+wait_for_line() {
+    local pid=$1 file=$2 pattern=$3 i line
+    for ((i = 0; i < 1200; i++)); do
+        line=$(grep -m1 -E "$pattern" "$file" 2>/dev/null || true)
+        if [[ -n $line ]]; then
+            printf '%s\n' "$line"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || die "$(basename "$file" .out) exited: $(tail -5 "${file%.out}.err")"
+        sleep 0.05
+    done
+    die "no line matching '$pattern' in $file after 60 s"
+}
+
+# free_port: sets FREE_PORT to a port in 20000-31999 that nothing listens on.
+free_port() {
+    local port i
+    for ((i = 0; i < 500; i++)); do
+        port=$((20000 + RANDOM % 12000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && [[ " ${USED_PORTS:-} " != *" $port "* ]]; then
+            USED_PORTS="${USED_PORTS:-} $port"
+            FREE_PORT=$port
+            return 0
+        fi
+    done
+    die "no free port in 20000-31999"
+}
+
+render() {
+    local text out=$2 pair
+    text=$(<"$1")
+    shift 2
+    for pair in "$@"; do
+        text=${text//"@${pair%%=*}@"/"${pair#*=}"}
+    done
+    printf '%s\n' "$text" >"$out"
+}
+
+json_field() { grep -o "\"$1\":[^,}]*" <<<"$2" | head -1 | cut -d: -f2; }
+
+# loadgen_requests N: N requests, closed loop; fails unless every one got a 2xx.
+loadgen_requests() {
+    local out
+    out=$("$LOADGEN" --url "$PROXY_URL" --connections "$CONNECTIONS" --requests "$1" \
+        --duration 600s --json)
+    [[ $(json_field ok "$out") == "$1" ]] || die "not every request succeeded: $out"
+}
+
+# --- setup -------------------------------------------------------------------
+
+for tool in nginx strace valgrind callgrind_control callgrind_annotate; do
+    command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+if [[ -z ${TIDEGATE:-} || -z ${LOADGEN:-} ]]; then
+    log "building tidegate and loadgen (release)"
+    (cd "$ROOT" && cargo build --release -q -p tidegate -p tidegate-bench)
+    TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+    TIDEGATE=${TIDEGATE:-$TARGET_DIR/release/tidegate}
+    LOADGEN=${LOADGEN:-$TARGET_DIR/release/loadgen}
+fi
+cp "$TIDEGATE" "$RUN_DIR/tidegate"
+cp "$LOADGEN" "$RUN_DIR/loadgen"
+TIDEGATE=$RUN_DIR/tidegate
+LOADGEN=$RUN_DIR/loadgen
+ulimit -n "$(ulimit -Hn)"
+
+free_port
+PORT_1=$FREE_PORT
+free_port
+PORT_2=$FREE_PORT
+for dir in client proxy fastcgi uwsgi scgi; do
+    mkdir -p "$RUN_DIR/backend-nginx-temp/$dir"
+done
+render "$CONFIGS/backend-nginx.conf.tmpl" "$RUN_DIR/backend-nginx.conf" RUN_DIR="$RUN_DIR" \
+    NOFILE="$(ulimit -n)" BACKEND_PORT_1="$PORT_1" BACKEND_PORT_2="$PORT_2"
+start backend-nginx nginx -p "$RUN_DIR/" -e "$RUN_DIR/backend-nginx.error.log" \
+    -c "$RUN_DIR/backend-nginx.conf" -g 'daemon off;'
+render "$CONFIGS/tidegate.toml.tmpl" "$RUN_DIR/tidegate.toml" POLICY=least_conn \
+    BACKENDS="\"127.0.0.1:$PORT_1\", \"127.0.0.1:$PORT_2\""
+"$TIDEGATE" check -c "$RUN_DIR/tidegate.toml" >/dev/null
+
+# start_tidegate [WRAPPER...]: sets PROXY_URL and PROXY_PID.
+start_tidegate() {
+    start tidegate "$@" "$TIDEGATE" run -c "$RUN_DIR/tidegate.toml"
+    PROXY_PID=$STARTED_PID
+    local line
+    line=$(wait_for_line "$PROXY_PID" "$RUN_DIR/tidegate.out" '^tidegate: listener .* on http://')
+    PROXY_URL="http://${line##*http://}/"
+}
+
+# Voluntary context switches of every thread of PID, summed.
+context_switches() {
+    cat /proc/"$1"/task/*/status | awk '/^voluntary_ctxt_switches/ { n += $2 } END { print n }'
+}
+
+per_request() { awk -v n="$1" -v d="$REQUESTS" 'BEGIN { printf "%.3f", n / d }'; }
+
+# --- measures ----------------------------------------------------------------
+
+measure_syscalls() {
+    start_tidegate
+    loadgen_requests "$WARMUP_REQUESTS"
+    local before after
+    before=$(context_switches "$PROXY_PID")
+    loadgen_requests "$REQUESTS"
+    after=$(context_switches "$PROXY_PID")
+    echo "context switches per request (voluntary, all threads): $(per_request $((after - before)))"
+
+    start strace strace -c -f -p "$PROXY_PID" -o "$RUN_DIR/strace.txt"
+    local strace_pid=$STARTED_PID
+    sleep 1
+    loadgen_requests "$REQUESTS"
+    stop_process "$strace_pid" INT
+    stop_process "$PROXY_PID"
+    echo "system calls per request (strace -c -f, $REQUESTS requests):"
+    # Rows are "% time, seconds, usecs/call, calls, [errors,] syscall".
+    awk -v d="$REQUESTS" '$1 ~ /^[0-9.]+$/ && $4 ~ /^[0-9]+$/ {
+        printf "  %-16s %8.3f\n", $NF, $4 / d
+    }' "$RUN_DIR/strace.txt"
+}
+
+measure_instructions() {
+    local out=$RUN_DIR/callgrind.out
+    start_tidegate valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out"
+    loadgen_requests "$WARMUP_REQUESTS"
+    callgrind_control -i on "$PROXY_PID" >/dev/null 2>&1
+    loadgen_requests "$REQUESTS"
+    callgrind_control -i off "$PROXY_PID" >/dev/null 2>&1
+    stop_process "$PROXY_PID"
+    local total
+    total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+    echo "instructions per request (callgrind, $REQUESTS requests): $(per_request "$total")"
+    echo "  profile: callgrind_annotate --inclusive=yes $out"
+}
+
+measure_memory() {
+    start_tidegate
+    local out idle held ok
+    out=$("$LOADGEN" --url "$PROXY_URL" --idle-connections "$IDLE_CONNECTIONS" --hold 2s \
+        --timeout 10s --rss-pid "$PROXY_PID" --json)
+    stop_process "$PROXY_PID"
+    idle=$(grep -o '"before":[0-9]*' <<<"$out" | cut -d: -f2)
+    held=$(grep -o '"held":[0-9]*' <<<"$out" | cut -d: -f2)
+    ok=$(json_field ok "$out")
+    [[ $ok == "$IDLE_CONNECTIONS" ]] || die "not every idle connection was answered: $out"
+    echo "memory: RSS idle $idle KiB, holding $ok connections $held KiB," \
+        "$(awk -v a="$idle" -v b="$held" -v n="$ok" 'BEGIN { printf "%.2f", (b - a) / n }') KiB per connection"
+}
+
+for measure in "${MEASURES[@]}"; do
+    case $measure in
+    syscalls | instructions | memory) "measure_$measure" ;;
+    *) die "unknown measure $measure (syscalls, instructions, memory)" ;;
+    esac
+done
