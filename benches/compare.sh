@@ -72,70 +72,10 @@ else
     RESULTS=${RESULTS:-$BENCHES/RESULTS.md}
 fi
 
-log() { printf '%s compare: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
-
-# --- processes ---------------------------------------------------------------
-
-PIDS=()
-
-# Stops one process started here (and, for an nginx master, its workers):
-# SIGTERM, then SIGKILL after 5 s.
-stop_process() {
-    local pid=$1 children i
-    children=$(pgrep -P "$pid" 2>/dev/null || true)
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" $children 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    local kept=()
-    for i in "${PIDS[@]}"; do
-        [[ $i == "$pid" ]] || kept+=("$i")
-    done
-    PIDS=("${kept[@]}")
-}
-
-cleanup() {
-    local status=$? pid
-    trap - EXIT INT TERM
-    for pid in "${PIDS[@]}"; do
-        stop_process "$pid"
-    done
-    log "run directory (configs, logs, runs.jsonl): $RUN_DIR"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start NAME COMMAND...: runs COMMAND in the background, output in RUN_DIR/NAME.{out,err}.
-start() {
-    local name=$1
-    shift
-    "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
-    STARTED_PID=$!
-    PIDS+=("$STARTED_PID")
-}
-
-# wait_for_line PID FILE PATTERN: prints the first line of FILE matching PATTERN.
-wait_for_line() {
-    local pid=$1 file=$2 pattern=$3 i line
-    for ((i = 0; i < 200; i++)); do
-        line=$(grep -m1 -E "$pattern" "$file" 2>/dev/null || true)
-        if [[ -n $line ]]; then
-            printf '%s\n' "$line"
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || die "$(basename "$file" .out) exited: $(tail -5 "${file%.out}.err")"
-        sleep 0.05
-    done
-    die "no line matching '$pattern' in $file after 10 s"
-}
+SCRIPT=compare
+RUN_DIR_NOTE="configs, logs, runs.jsonl"
+# shellcheck source=benches/lib.sh
+source "$BENCHES/lib.sh"
 
 # wait_for_port PID PORT NAME: waits until 127.0.0.1:PORT accepts connections.
 wait_for_port() {
@@ -148,57 +88,6 @@ wait_for_port() {
         sleep 0.05
     done
     die "$name does not accept on 127.0.0.1:$port after 10 s"
-}
-
-# --- ports and configs -------------------------------------------------------
-
-USED_PORTS=" "
-
-listening_ports() {
-    local file sl local_address rest
-    for file in /proc/net/tcp /proc/net/tcp6; do
-        [[ -r $file ]] || continue
-        while read -r sl local_address _ state rest; do
-            [[ $state == 0A ]] && echo $((16#${local_address##*:}))
-        done < <(tail -n +2 "$file")
-    done
-}
-
-# free_port: sets FREE_PORT to a port in 20000-31999 (below the ephemeral range)
-# that nothing listens on and this run has not handed out yet.
-free_port() {
-    local taken port i
-    taken=" $(listening_ports | tr '\n' ' ')$USED_PORTS"
-    for ((i = 0; i < 500; i++)); do
-        port=$((20000 + RANDOM % 12000))
-        if [[ $taken != *" $port "* ]]; then
-            USED_PORTS+="$port "
-            FREE_PORT=$port
-            return 0
-        fi
-    done
-    die "no free port in 20000-31999"
-}
-
-# render TEMPLATE OUT KEY=VALUE...: replaces each @KEY@ in TEMPLATE.
-render() {
-    local text out=$2 pair
-    text=$(<"$1")
-    shift 2
-    for pair in "$@"; do
-        text=${text//"@${pair%%=*}@"/"${pair#*=}"}
-    done
-    if [[ $text =~ @[A-Z_]+@ ]]; then
-        die "unfilled placeholder ${BASH_REMATCH[0]} in $out"
-    fi
-    printf '%s\n' "$text" >"$out"
-}
-
-nginx_temp_dirs() {
-    local dir
-    for dir in client proxy fastcgi uwsgi scgi; do
-        mkdir -p "$RUN_DIR/$1-temp/$dir"
-    done
 }
 
 # --- the servers -------------------------------------------------------------
@@ -295,7 +184,6 @@ check_budget() {
     ((SECONDS < MAX_SECONDS)) || die "over MAX_SECONDS=$MAX_SECONDS; stopping"
 }
 
-json_field() { grep -o "\"$1\":[^,}]*" <<<"$2" | head -1 | cut -d: -f2; }
 
 # probe NAME URL: a short run that must get only 2xx answers.
 probe() {

@@ -41,92 +41,10 @@ MEASURES=("$@")
 RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tidegate-profile.XXXXXX")
 chmod 755 "$RUN_DIR"
 
-log() { printf '%s profile: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
-
-PIDS=()
-
-# stop_process PID: SIGTERM (SIGINT for strace and valgrind), then SIGKILL after 10 s.
-stop_process() {
-    local pid=$1 signal=${2:-TERM} children i
-    children=$(pgrep -P "$pid" 2>/dev/null || true)
-    kill "-$signal" "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" $children 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    local kept=()
-    for i in "${PIDS[@]}"; do
-        [[ $i == "$pid" ]] || kept+=("$i")
-    done
-    PIDS=("${kept[@]}")
-}
-
-cleanup() {
-    local status=$? pid
-    trap - EXIT INT TERM
-    for pid in "${PIDS[@]}"; do
-        stop_process "$pid"
-    done
-    log "run directory (configs, logs, strace and callgrind output): $RUN_DIR"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-start() {
-    local name=$1
-    shift
-    "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
-    STARTED_PID=$!
-    PIDS+=("$STARTED_PID")
-}
-
-# wait_for_line PID FILE PATTERN: prints the first line of FILE matching PATTERN.
-wait_for_line() {
-    local pid=$1 file=$2 pattern=$3 i line
-    for ((i = 0; i < 1200; i++)); do
-        line=$(grep -m1 -E "$pattern" "$file" 2>/dev/null || true)
-        if [[ -n $line ]]; then
-            printf '%s\n' "$line"
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || die "$(basename "$file" .out) exited: $(tail -5 "${file%.out}.err")"
-        sleep 0.05
-    done
-    die "no line matching '$pattern' in $file after 60 s"
-}
-
-# free_port: sets FREE_PORT to a port in 20000-31999 that nothing listens on.
-free_port() {
-    local port i
-    for ((i = 0; i < 500; i++)); do
-        port=$((20000 + RANDOM % 12000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && [[ " ${USED_PORTS:-} " != *" $port "* ]]; then
-            USED_PORTS="${USED_PORTS:-} $port"
-            FREE_PORT=$port
-            return 0
-        fi
-    done
-    die "no free port in 20000-31999"
-}
-
-render() {
-    local text out=$2 pair
-    text=$(<"$1")
-    shift 2
-    for pair in "$@"; do
-        text=${text//"@${pair%%=*}@"/"${pair#*=}"}
-    done
-    printf '%s\n' "$text" >"$out"
-}
-
-json_field() { grep -o "\"$1\":[^,}]*" <<<"$2" | head -1 | cut -d: -f2; }
+SCRIPT=profile
+RUN_DIR_NOTE="configs, logs, strace and callgrind output"
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
 
 # loadgen_requests N: N requests, closed loop; fails unless every one got a 2xx.
 loadgen_requests() {
@@ -158,9 +76,7 @@ free_port
 PORT_1=$FREE_PORT
 free_port
 PORT_2=$FREE_PORT
-for dir in client proxy fastcgi uwsgi scgi; do
-    mkdir -p "$RUN_DIR/backend-nginx-temp/$dir"
-done
+nginx_temp_dirs backend-nginx
 render "$CONFIGS/backend-nginx.conf.tmpl" "$RUN_DIR/backend-nginx.conf" RUN_DIR="$RUN_DIR" \
     NOFILE="$(ulimit -n)" BACKEND_PORT_1="$PORT_1" BACKEND_PORT_2="$PORT_2"
 start backend-nginx nginx -p "$RUN_DIR/" -e "$RUN_DIR/backend-nginx.error.log" \
@@ -174,7 +90,7 @@ start_tidegate() {
     start tidegate "$@" "$TIDEGATE" run -c "$RUN_DIR/tidegate.toml"
     PROXY_PID=$STARTED_PID
     local line
-    line=$(wait_for_line "$PROXY_PID" "$RUN_DIR/tidegate.out" '^tidegate: listener .* on http://')
+    line=$(wait_for_line "$PROXY_PID" "$RUN_DIR/tidegate.out" '^tidegate: listener .* on http://' 60)
     PROXY_URL="http://${line##*http://}/"
 }
 
