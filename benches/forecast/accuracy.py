@@ -61,6 +61,7 @@ def run_rust(args, trace, column, short, long, origins, spacing, history, horizo
         args.tidegate, "forecast", "--trace", trace, "--column", column,
         "--season", f"{short},{long}", "--horizon", str(horizon), "--origins", str(origins),
         "--spacing", str(spacing), "--history", str(history), "--device", args.device,
+        "--loss", args.loss,
         "--out", out,
     ]
     started = time.perf_counter()
@@ -120,6 +121,8 @@ def main():
                         help="the tidegate binary (cargo build --release -p tidegate)")
     parser.add_argument("--work", default="target/forecast", help="where the Rust CSVs go")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "gpu"])
+    parser.add_argument("--loss", default="absolute", choices=["absolute", "squared"],
+                        help="what tidegate's fit minimizes (tidegate forecast --loss)")
     parser.add_argument("--horizons", default="1,12")
     parser.add_argument("--series", default=",".join(s[0] for s in SERIES),
                         help="comma-separated labels to run")

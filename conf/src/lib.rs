@@ -44,7 +44,7 @@ pub use forecast::{Forecast, ForecastDevice};
 pub use health::{HealthCheck, HealthProbe, Outlier};
 pub use pool::{BackendSpec, PolicyKind, Pool};
 pub use route::{HostMatch, Route};
-pub use scaler::{Cost, Predictive, ScalerSpec, ScheduleEntry};
+pub use scaler::{Cost, FitLoss, Predictive, ScalerSpec, ScheduleEntry};
 pub use simulate::Simulate;
 pub use tls::{CertKey, ListenerTls};
 pub use upstream::{Retry, Timeouts, UpstreamProtocol};

@@ -86,6 +86,38 @@ pub struct Predictive {
     pub refit_every: Duration,
     /// Whether the trend is damped; default false.
     pub damped: bool,
+    /// What the fit minimizes over the history; default `absolute`.
+    pub loss: FitLoss,
+}
+
+/// `predictive.loss`: the sum the forecaster's parameter search minimizes over the
+/// one-step errors of the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FitLoss {
+    /// The sum of absolute errors (`"absolute"`), the default.
+    #[default]
+    Absolute,
+    /// The sum of squared errors (`"squared"`), Holt-Winters' least-squares fit.
+    Squared,
+}
+
+impl FitLoss {
+    /// Every loss, in the order the documentation lists them.
+    pub(crate) const ALL: [Self; 2] = [Self::Absolute, Self::Squared];
+
+    /// The name used in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Absolute => "absolute",
+            Self::Squared => "squared",
+        }
+    }
+
+    /// The loss called `name` in the file.
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|loss| loss.name() == name)
+    }
 }
 
 impl Default for Predictive {
@@ -98,6 +130,7 @@ impl Default for Predictive {
             quantile: 0.9,
             refit_every: Duration::from_secs(600),
             damped: false,
+            loss: FitLoss::Absolute,
         }
     }
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use tidegate_conf::{
-    parse, parse_in, Config, Cost, DriverKind, DriverSpec, ForecastDevice, Predictive, ScalerSpec,
-    ScheduleEntry, Simulate,
+    parse, parse_in, Config, Cost, DriverKind, DriverSpec, FitLoss, ForecastDevice, Predictive,
+    ScalerSpec, ScheduleEntry, Simulate,
 };
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -144,6 +144,7 @@ fn predictive_defaults() {
         quantile: 0.9,
         refit_every: Duration::from_secs(600),
         damped: false,
+        loss: FitLoss::Absolute,
     };
     assert_eq!(scaled("predictive = {}").predictive, Some(expected.clone()));
     assert_eq!(Predictive::default(), expected);
@@ -152,7 +153,7 @@ fn predictive_defaults() {
 #[test]
 fn predictive_values_are_read() {
     let scaler = scaled(
-        r#"predictive = { enabled = false, seasons = ["1h"], history = "2h", quantile = 0.5, refit_every = "1m", damped = true }"#,
+        r#"predictive = { enabled = false, seasons = ["1h"], history = "2h", quantile = 0.5, refit_every = "1m", damped = true, loss = "squared" }"#,
     );
     assert_eq!(
         scaler.predictive,
@@ -163,6 +164,7 @@ fn predictive_values_are_read() {
             quantile: 0.5,
             refit_every: Duration::from_secs(60),
             damped: true,
+            loss: FitLoss::Squared,
         })
     );
 }

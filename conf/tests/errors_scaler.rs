@@ -217,6 +217,17 @@ fn history_shorter_than_two_seasons() {
 }
 
 #[test]
+fn unknown_fit_loss() {
+    assert_invalid(
+        &scaler_with(r#"predictive = { loss = "huber" }"#),
+        13,
+        23,
+        "unknown loss \"huber\"",
+        "\"absolute\"",
+    );
+}
+
+#[test]
 fn long_season_with_the_default_history() {
     assert_invalid(
         &scaler_with(r#"predictive = { seasons = ["30d"] }"#),

@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use crate::grid::{Grid, Params};
+use crate::grid::{Grid, Loss, Params};
 use crate::init::{initial_state, InitState};
 use crate::series::Series;
 
@@ -20,6 +20,7 @@ pub struct Batch<'a> {
     scalings: Vec<Scaling>,
     points: Vec<Params>,
     lambdas: Vec<f32>,
+    loss: Loss,
     inits: Vec<InitState>,
 }
 
@@ -90,6 +91,7 @@ impl<'a> Batch<'a> {
             scalings: Vec::with_capacity(series.len()),
             points: grid.points().collect(),
             lambdas: grid.lambdas().to_vec(),
+            loss: grid.loss(),
             inits: Vec::with_capacity(series.len()),
         };
         for (scaling, values, init) in prepared {
@@ -123,6 +125,11 @@ impl<'a> Batch<'a> {
     /// The grid's AR(1) coefficients: each recursion scores these consecutive points.
     pub fn lambdas(&self) -> &[f32] {
         &self.lambdas
+    }
+
+    /// What the fit minimizes.
+    pub fn loss(&self) -> Loss {
+        self.loss
     }
 
     /// Recursions per series: the grid's points without the `lambda` axis.

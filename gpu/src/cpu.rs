@@ -30,7 +30,8 @@ pub fn loss_grid(batch: &Batch<'_>) -> Vec<f32> {
                 }
             };
             let params = &points[(pair % bases) * lambdas.len()];
-            losses(batch.values(s), &inits[s], params, lambdas, state, block);
+            let scoring = (lambdas, batch.loss());
+            losses(batch.values(s), &inits[s], params, scoring, state, block);
         },
     );
     out

@@ -19,7 +19,7 @@
 use crate::batch::{Batch, Choice, Scaling};
 use crate::error::ForecastError;
 use crate::forecaster::Backend;
-use crate::grid::Params;
+use crate::grid::{Loss, Params};
 use crate::model::{run, State, DIVERGED};
 use crate::series::Seasons;
 
@@ -31,10 +31,11 @@ pub struct Fit {
     point: usize,
     /// On the standardized series, as the backend computed it.
     loss: f32,
+    kind: Loss,
+    /// Mean absolute adjusted one-step error over the scored rows, standardized.
+    mean_abs: f64,
     scaling: Scaling,
     seasons: Seasons,
-    /// Rows whose errors the loss and the residuals cover.
-    scored: usize,
     state: State,
     /// The unadjusted one-step error of the last observation, standardized.
     last_error: f32,
@@ -76,6 +77,9 @@ impl Fit {
                 Some(adjusted)
             })
             .collect();
+        let scored = &adjusted[init.scored_from.min(adjusted.len())..];
+        let mean_abs =
+            scored.iter().map(|&r| f64::from(r).abs()).sum::<f64>() / scored.len().max(1) as f64;
         let warm_up = init
             .scored_from
             .max(seasons.longest().min(adjusted.len() / 2));
@@ -94,9 +98,10 @@ impl Fit {
             params,
             point: choice.point,
             loss: choice.loss,
+            kind: batch.loss(),
+            mean_abs,
             scaling: batch.scalings()[index],
             seasons,
-            scored: values.len() - init.scored_from,
             state,
             last_error: errors.last().copied().unwrap_or(0.0),
             sorted_residuals,
@@ -115,19 +120,29 @@ impl Fit {
         self.point
     }
 
-    /// The loss at the chosen point, the sum of absolute AR(1)-adjusted one-step errors
-    /// over the scored rows, in the series' units ([`DIVERGED`] when every point diverged).
+    /// The loss at the chosen point, the sum of absolute (or squared, as the grid's
+    /// [`Loss`] says) AR(1)-adjusted one-step errors over the scored rows, in the series'
+    /// units (squared units for [`Loss::Squared`]; [`DIVERGED`] when every point diverged).
     pub fn loss(&self) -> f64 {
-        if self.is_finite() {
-            f64::from(self.loss) * self.scaling.scale
-        } else {
-            f64::from(DIVERGED)
+        if !self.is_finite() {
+            return f64::from(DIVERGED);
         }
+        let unit = match self.kind {
+            Loss::Absolute => self.scaling.scale,
+            Loss::Squared => self.scaling.scale * self.scaling.scale,
+        };
+        f64::from(self.loss) * unit
     }
 
-    /// Mean absolute one-step error over the scored rows, in the series' units.
+    /// What the fit minimized.
+    pub fn loss_kind(&self) -> Loss {
+        self.kind
+    }
+
+    /// Mean absolute AR(1)-adjusted one-step error over the scored rows, in the series'
+    /// units.
     pub fn mae(&self) -> f64 {
-        self.loss() / self.scored.max(1) as f64
+        self.mean_abs * self.scaling.scale
     }
 
     /// Root mean squared one-step error after the warm-up, in the series' units.

@@ -30,7 +30,50 @@ pub struct Params {
     pub lambda: f32,
 }
 
-/// Values for each parameter; the grid is their cartesian product.
+/// What a fit minimizes: a sum over the scored rows of the AR(1)-adjusted one-step
+/// errors `e_t - lambda e_{t-1}`, absolute or squared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Loss {
+    /// The sum of absolute errors: the measure MASE scores, and one-off errors (a
+    /// holiday) count once, not squared.
+    #[default]
+    Absolute,
+    /// The sum of squared errors (SSE), Holt-Winters' classical least-squares fit.
+    Squared,
+}
+
+impl Loss {
+    /// The configuration and command-line name: `absolute` or `squared`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Absolute => "absolute",
+            Loss::Squared => "squared",
+        }
+    }
+}
+
+impl std::str::FromStr for Loss {
+    type Err = ForecastError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "absolute" => Ok(Loss::Absolute),
+            "squared" => Ok(Loss::Squared),
+            _ => Err(ForecastError::InvalidGrid(
+                "the loss is \"absolute\" or \"squared\"",
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Loss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Values for each parameter; the grid is their cartesian product. The grid also
+/// carries the loss its points are scored by.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
     alpha: Vec<f32>,
@@ -39,6 +82,7 @@ pub struct Grid {
     omega: Vec<f32>,
     phi: Vec<f32>,
     lambda: Vec<f32>,
+    loss: Loss,
 }
 
 /// Geometric spacing from `lo` to `hi` with `k` values (`k >= 2`).
@@ -115,6 +159,7 @@ impl Grid {
             omega: omega.to_vec(),
             phi: phi.to_vec(),
             lambda: lambda.to_vec(),
+            loss: Loss::default(),
         })
     }
 
@@ -179,7 +224,19 @@ impl Grid {
             omega,
             phi,
             lambda: STANDARD_LAMBDAS.to_vec(),
+            loss: Loss::default(),
         }
+    }
+
+    /// The same points, scored by `loss`.
+    pub fn with_loss(mut self, loss: Loss) -> Self {
+        self.loss = loss;
+        self
+    }
+
+    /// What the fit minimizes over these points.
+    pub fn loss(&self) -> Loss {
+        self.loss
     }
 
     /// Number of points.

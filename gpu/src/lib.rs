@@ -32,7 +32,7 @@ pub use batch::{Batch, Choice, Scaling};
 pub use error::{ForecastError, GpuError};
 pub use fit::{Fit, Forecast};
 pub use forecaster::{Backend, Device, Forecaster};
-pub use grid::{Grid, Params, MAX_LAMBDAS};
+pub use grid::{Grid, Loss, Params, MAX_LAMBDAS};
 pub use model::DIVERGED;
 pub use series::{Seasons, Series};
 pub use trace::Trace;

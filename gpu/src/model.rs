@@ -5,14 +5,14 @@
 //! one-step error: the forecast adds `lambda e_{t-1}`. As in Taylor's method (and R's
 //! `dshw`) the smoothing equations see the unadjusted error `e_t`, so one run of the
 //! recursion scores every `lambda` at once. The loss is the sum of absolute adjusted
-//! errors `|e_t - lambda e_{t-1}|` from the row [`InitState::scored_from`] on: the
-//! absolute error is what MASE scores, and a holiday's one-off errors do not dominate it
-//! as their squares would. Every operation below appears in the same order in the WGSL
+//! errors `|e_t - lambda e_{t-1}|` from the row [`InitState::scored_from`] on (or, with
+//! [`Loss::Squared`], of their squares): the absolute error is what MASE scores, and a
+//! holiday's one-off errors do not dominate it as their squares would. Every operation below appears in the same order in the WGSL
 //! kernel, with no division and no library function but the exact `abs`, so both
 //! backends round identically wherever the GPU compiler does not fuse a multiply and an
 //! add.
 
-use crate::grid::Params;
+use crate::grid::{Loss, Params};
 use crate::init::InitState;
 use crate::series::Seasons;
 
@@ -69,9 +69,9 @@ impl State {
         self.i2 = self.short;
     }
 
-    /// The one-step-ahead forecast without the AR(1) term, summed as [`State::step`] does.
-    pub fn expected(&self, p: &Params) -> f32 {
-        let base = self.level + p.phi * self.trend;
+    /// The short and long seasonals of the next observation (0 for a missing season).
+    #[inline(always)]
+    fn next_seasonals(&self) -> (f32, f32) {
         let s1 = if self.short > 0 {
             self.seasonals[self.i1]
         } else {
@@ -82,6 +82,13 @@ impl State {
         } else {
             0.0
         };
+        (s1, s2)
+    }
+
+    /// The one-step-ahead forecast without the AR(1) term, summed as [`State::step`] does.
+    pub fn expected(&self, p: &Params) -> f32 {
+        let base = self.level + p.phi * self.trend;
+        let (s1, s2) = self.next_seasonals();
         (base + s1) + s2
     }
 
@@ -90,16 +97,7 @@ impl State {
     pub fn step(&mut self, y: f32, p: &Params) -> f32 {
         let damped = p.phi * self.trend;
         let base = self.level + damped;
-        let s1 = if self.short > 0 {
-            self.seasonals[self.i1]
-        } else {
-            0.0
-        };
-        let s2 = if self.long > 0 {
-            self.seasonals[self.i2]
-        } else {
-            0.0
-        };
+        let (s1, s2) = self.next_seasonals();
         let error = y - ((base + s1) + s2);
         let level = p.alpha * ((y - s1) - s2) + (1.0 - p.alpha) * base;
         let trend = p.beta * (level - self.level) + (1.0 - p.beta) * damped;
@@ -124,13 +122,14 @@ impl State {
 }
 
 /// The loss of every AR(1) coefficient in `lambdas` (one recursion with `params`' other
-/// parameters), written to `out`: the sum of `|e_t - lambda e_{t-1}|` over the rows from
-/// `init.scored_from`, accumulated in order ([`DIVERGED`] where it overflowed).
+/// parameters), written to `out`: the sum of `|e_t - lambda e_{t-1}|` (or of its square)
+/// over the rows from `init.scored_from`, accumulated in order ([`DIVERGED`] where it
+/// overflowed).
 pub fn losses(
     values: &[f32],
     init: &InitState,
     params: &Params,
-    lambdas: &[f32],
+    (lambdas, loss): (&[f32], Loss),
     state: &mut State,
     out: &mut [f32],
 ) {
@@ -142,7 +141,10 @@ pub fn losses(
         if t >= init.scored_from {
             for (total, &lambda) in out.iter_mut().zip(lambdas) {
                 let adjusted = e - lambda * previous;
-                *total += adjusted.abs();
+                *total += match loss {
+                    Loss::Absolute => adjusted.abs(),
+                    Loss::Squared => adjusted * adjusted,
+                };
             }
         }
         previous = e;

@@ -7,7 +7,9 @@
 
 mod common;
 
-use tidegate_gpu::{backtest, Backend, BacktestSpec, Device, Forecaster, Grid, Seasons, Series};
+use tidegate_gpu::{
+    backtest, Backend, BacktestSpec, Device, Forecaster, Grid, Loss, Seasons, Series,
+};
 
 /// Deterministic noise in [-1, 1].
 fn noise(seed: u64) -> impl FnMut() -> f32 {
@@ -303,4 +305,38 @@ fn ar1_term_decays_by_lambda_and_widens_the_quantile() {
             k + 1
         );
     }
+}
+
+#[test]
+fn squared_loss_is_the_sum_of_squared_residuals() {
+    // One grid point, so both losses score the same residuals: the absolute loss is
+    // rows x MAE and the squared loss rows x RMSE^2, with the same number of rows, in
+    // the series' units (the kernel sums on the standardized series).
+    let mut jitter = noise(11);
+    let values: Vec<f32> = (0..300)
+        .map(|t| 400.0 + 30.0 * pattern(t) + 12.0 * jitter())
+        .collect();
+    let series = [Series::new(values, Seasons::Single(24)).unwrap()];
+    let forecaster = Forecaster::new(Device::Cpu);
+    let grid = Grid::new(&[0.1], &[0.01], &[0.2], &[0.0], &[0.0], &[0.5]).unwrap();
+    let absolute = &forecaster.fit(&series, &grid)[0];
+    let squared = &forecaster.fit(&series, &grid.clone().with_loss(Loss::Squared))[0];
+    assert_eq!(absolute.loss_kind(), Loss::Absolute);
+    assert_eq!(squared.loss_kind(), Loss::Squared);
+    let rows_absolute = absolute.loss() / absolute.mae();
+    let rows_squared = squared.loss() / squared.rmse().powi(2);
+    assert!(
+        (rows_absolute - rows_squared).abs() < 1e-3 * rows_absolute,
+        "absolute {} / {} vs squared {} / {}^2",
+        absolute.loss(),
+        absolute.mae(),
+        squared.loss(),
+        squared.rmse()
+    );
+    assert!(
+        (rows_absolute - rows_absolute.round()).abs() < 1e-2 && rows_absolute > 100.0,
+        "{rows_absolute}"
+    );
+    // Squares weigh the largest errors more: the RMSE exceeds the MAE.
+    assert!(squared.rmse() > absolute.mae());
 }

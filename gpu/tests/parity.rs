@@ -1,5 +1,6 @@
 //! GPU (any adapter, lavapipe included) against the CPU reference: the same chosen grid
-//! point and losses within 1e-4 relative, on every shared trace and on random series.
+//! point and losses within 1e-4 relative, on every shared trace and on random series,
+//! for both losses (absolute errors, and squared errors: the SSE).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on failure, like tests
 
@@ -8,7 +9,7 @@ mod common;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use tidegate_gpu::gpu::GpuFitter;
-use tidegate_gpu::{cpu, Batch, Grid, Seasons, Series};
+use tidegate_gpu::{cpu, Batch, Grid, Loss, Seasons, Series};
 
 const TOLERANCE: f64 = 1e-4;
 
@@ -79,13 +80,18 @@ fn parity_on_every_trace() {
         .collect();
     for (name, seasons) in cases {
         let series = trace_series(name, seasons);
-        for damped in [false, true] {
-            let grid = Grid::standard(seasons, damped);
+        let variants = [
+            (false, Loss::Absolute),
+            (true, Loss::Absolute),
+            (false, Loss::Squared),
+        ];
+        for (damped, loss) in variants {
+            let grid = Grid::standard(seasons, damped).with_loss(loss);
             assert_parity(
                 &fitter,
                 &series,
                 &grid,
-                &format!("{name} seasons={seasons} damped={damped}"),
+                &format!("{name} seasons={seasons} damped={damped} loss={loss}"),
             );
         }
         covered.retain(|n| n != name);
@@ -150,8 +156,11 @@ fn random_grid() -> impl Strategy<Value = Grid> {
         axis(0.0, 1.0, 3),
         axis(0.5, 1.0, 3),
         axis(0.0, 1.0, 6),
+        prop_oneof![Just(Loss::Absolute), Just(Loss::Squared)],
     )
-        .prop_map(|(a, b, g, o, p, l)| Grid::new(&a, &b, &g, &o, &p, &l).unwrap())
+        .prop_map(|(a, b, g, o, p, l, loss)| {
+            Grid::new(&a, &b, &g, &o, &p, &l).unwrap().with_loss(loss)
+        })
 }
 
 #[test]

@@ -22,7 +22,7 @@ use tidegate_scaler::driver::{
 };
 use tidegate_scaler::{
     AuditLog, BackendSample, CostModel, DataPlane as ScalerPlane, Driver, ForecastDevice,
-    Forecaster, Instance, InstanceId, InstanceState, LoopConfig, LoopParts, Metrics, Policy,
+    Forecaster, Instance, InstanceId, InstanceState, LoopConfig, LoopParts, Loss, Metrics, Policy,
     PoolHandle, PoolLoop, PoolSample, PredictiveConfig, PredictiveRecommender, Recommender,
     ScalerError, ScheduleRule, SignalSource, Timestamp,
 };
@@ -265,6 +265,10 @@ pub(crate) fn predictive(spec: &ScalerSpec, service_time: Option<Duration>) -> P
             quantile: p.quantile,
             refit_every: p.refit_every,
             damped: p.damped,
+            loss: match p.loss {
+                tidegate_conf::FitLoss::Absolute => Loss::Absolute,
+                tidegate_conf::FitLoss::Squared => Loss::Squared,
+            },
             ..defaults
         },
         None => PredictiveConfig {

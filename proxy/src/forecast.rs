@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use tidegate_gpu::{
-    backtest, BacktestSpec, Device, ForecastError, Forecaster, Grid, Seasons, Trace,
+    backtest, BacktestSpec, Device, ForecastError, Forecaster, Grid, Loss, Seasons, Trace,
 };
 
 /// What `tidegate forecast` was asked to do (its command-line arguments).
@@ -44,6 +44,10 @@ pub struct ForecastRequest {
     /// Damp the trend.
     #[arg(long)]
     pub damped: bool,
+    /// What the fit minimizes over the history: the sum of absolute or of squared
+    /// one-step errors.
+    #[arg(long, default_value = "absolute", value_parser = parse_loss)]
+    pub loss: Loss,
     /// Where the `origin,step,actual,forecast` CSV goes.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -56,6 +60,10 @@ fn parse_seasons(text: &str) -> Result<Seasons, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| format!("{text:?} is not one or two whole periods, e.g. 24 or 24,168"))?;
     Seasons::from_periods(&periods).map_err(|e| e.to_string())
+}
+
+fn parse_loss(text: &str) -> Result<Loss, String> {
+    text.parse().map_err(|e: ForecastError| e.to_string())
 }
 
 fn parse_device(text: &str) -> Result<Device, String> {
@@ -91,7 +99,7 @@ pub fn run(request: &ForecastRequest) -> Result<(), ForecastCliError> {
     };
     let origins = spec.origins_for(values.len())?;
     let forecaster = Forecaster::new(request.device);
-    let grid = Grid::standard(spec.seasons, request.damped);
+    let grid = Grid::standard(spec.seasons, request.damped).with_loss(request.loss);
     let started = Instant::now();
     let result = backtest(&forecaster, values, &spec, &grid)?;
     let elapsed = started.elapsed();

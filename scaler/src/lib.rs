@@ -48,5 +48,5 @@ pub use reconcile::{LoopConfig, LoopParts, PoolHandle, PoolLoop, PoolStatus};
 pub use schedule::{ScheduleBounds, ScheduleRule};
 pub use signals::{BackendSample, Observation, PoolSample, SignalSource, Signals};
 /// The forecasting crate's device choice and forecaster, so the proxy need not import it.
-pub use tidegate_gpu::{Device as ForecastDevice, Forecaster};
+pub use tidegate_gpu::{Device as ForecastDevice, Forecaster, Loss};
 pub use time::Timestamp;

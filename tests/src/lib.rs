@@ -253,6 +253,20 @@ pub fn backend_list(backends: &[&Process]) -> String {
         .join(", ")
 }
 
+/// The inline tables of a TOML array of backends, those of `eu` in region `eu-west`
+/// and those of `us` in `us-east`.
+pub fn regional_backend_list(eu: &[&Process], us: &[&Process]) -> String {
+    let tagged = |backends: &[&Process], region: &'static str| {
+        backends
+            .iter()
+            .map(move |b| format!("{{ address = \"{}\", region = \"{region}\" }}", b.addr()))
+            .collect::<Vec<_>>()
+    };
+    [tagged(eu, "eu-west"), tagged(us, "us-east")]
+        .concat()
+        .join(", ")
+}
+
 /// One answer: status and body.
 #[derive(Debug, Clone)]
 pub struct Answer {

@@ -2,27 +2,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use tidegate_tests::{backend, config_file, load, proxy, served_by, Answer, Process};
+use tidegate_tests::{
+    backend, config_file, load, proxy, regional_backend_list, served_by, Answer, Process,
+};
 
 fn region_config(
     spill_in_flight: u32,
     eu: &[&Process],
     us: &[&Process],
 ) -> tidegate_tests::ConfigFile {
-    let entries: Vec<String> = eu
-        .iter()
-        .map(|b| format!("{{ address = \"{}\", region = \"eu-west\" }}", b.addr()))
-        .chain(
-            us.iter()
-                .map(|b| format!("{{ address = \"{}\", region = \"us-east\" }}", b.addr())),
-        )
-        .collect();
     config_file(&format!(
         "[[listener]]\naddress = \"127.0.0.1:0\"\nregion = \"eu-west\"\n\n\
          [pool.p]\npolicy = \"region_affinity\"\nwithin = \"least_conn\"\n\
          fallback = [\"eu-west\", \"us-east\"]\nspill_in_flight = {spill_in_flight}\n\
          backends = [{}]\n",
-        entries.join(", ")
+        regional_backend_list(eu, us)
     ))
 }
 

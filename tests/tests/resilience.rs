@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use tidegate_tests::{
     backend, backend_with, client, config_file, failures, get, load, load_counting, proxy,
-    served_by, Process,
+    regional_backend_list, served_by, Process,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -185,14 +185,6 @@ async fn status_502_503_504_are_retried_for_idempotent_requests_only() {
 }
 
 fn regional_config(eu: &[&Process], us: &[&Process]) -> tidegate_tests::ConfigFile {
-    let entries: Vec<String> = eu
-        .iter()
-        .map(|b| format!("{{ address = \"{}\", region = \"eu-west\" }}", b.addr()))
-        .chain(
-            us.iter()
-                .map(|b| format!("{{ address = \"{}\", region = \"us-east\" }}", b.addr())),
-        )
-        .collect();
     config_file(&format!(
         "[[listener]]\naddress = \"127.0.0.1:0\"\n\n[pool.p]\npolicy = \"region_affinity\"\n\
          within = \"least_conn\"\nfallback = [\"eu-west\", \"us-east\"]\n\
@@ -200,7 +192,7 @@ fn regional_config(eu: &[&Process], us: &[&Process]) -> tidegate_tests::ConfigFi
          health = {{ path = \"/healthz\", interval = \"300ms\", timeout = \"200ms\" }}\n\
          outlier = {{ consecutive_failures = 2, base_ejection = \"30s\", max_ejection_percent = 50 }}\n\
          retry = {{ attempts = 2, budget_percent = 20 }}\n",
-        entries.join(", ")
+        regional_backend_list(eu, us)
     ))
 }
 

@@ -34,6 +34,7 @@ pub(crate) struct RawPredictive {
     pub(crate) quantile: Option<Spanned<f64>>,
     pub(crate) refit_every: Option<Spanned<String>>,
     pub(crate) damped: Option<bool>,
+    pub(crate) loss: Option<Spanned<String>>,
 }
 
 /// A scaler's `cost`.

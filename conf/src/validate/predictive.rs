@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use crate::raw::RawPredictive;
 use crate::source::Source;
-use crate::{ConfigError, Predictive};
+use crate::{ConfigError, FitLoss, Predictive};
 
 use super::value;
 
@@ -71,6 +71,17 @@ pub(super) fn predictive(
             source,
         )?,
         damped: table.damped.unwrap_or(defaults.damped),
+        loss: match &table.loss {
+            Some(loss) => FitLoss::from_name(loss.get_ref()).ok_or_else(|| {
+                source.error(
+                    loss.span(),
+                    format!("unknown loss \"{}\"", loss.get_ref()),
+                    "use \"absolute\" (the sum of absolute one-step errors) or \"squared\" \
+                     (their sum of squares)",
+                )
+            })?,
+            None => defaults.loss,
+        },
     })
 }
 

@@ -6,6 +6,7 @@
 use std::num::NonZeroU64;
 
 use crate::batch::Batch;
+use crate::grid::Loss;
 
 /// Words per series record (`SeriesMeta` in loss.wgsl).
 const META_WORDS: usize = 8;
@@ -135,13 +136,14 @@ impl Buffers {
     }
 
     /// Sizes the buffers for `packed` and uploads it: `lambdas` AR(1) coefficients per
-    /// recursion, `outputs` losses (series x points), `readback` bytes to read back.
+    /// recursion scored by `loss`, `outputs` losses (series x points), `readback` bytes
+    /// to read back.
     pub fn upload(
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         packed: &Packed,
-        lambdas: u32,
+        (lambdas, loss): (u32, Loss),
         outputs: usize,
         readback: u64,
     ) -> Bound<'_> {
@@ -161,7 +163,7 @@ impl Buffers {
         };
         write(
             &mut self.dims,
-            bytemuck::cast_slice(&[series, points, lambdas, 0]),
+            bytemuck::cast_slice(&[series, points, lambdas, u32::from(loss == Loss::Squared)]),
             16,
         );
         write(

@@ -250,39 +250,21 @@ impl GpuFitter {
                 &self.device,
                 &self.queue,
                 &packed,
-                lambdas,
+                (lambdas, batch.loss()),
                 outputs,
                 out_bytes,
             );
             let loss_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("loss"),
                 layout: &loss_pipeline.get_bind_group_layout(0),
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: bound.dims.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: binding(bound.values),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: binding(bound.seasonals),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: binding(bound.metas),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 4,
-                        resource: binding(bound.points),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 5,
-                        resource: binding(bound.losses),
-                    },
-                ],
+                entries: &numbered(vec![
+                    bound.dims.as_entire_binding(),
+                    binding(bound.values),
+                    binding(bound.seasonals),
+                    binding(bound.metas),
+                    binding(bound.points),
+                    binding(bound.losses),
+                ]),
             });
             let mut encoder = self
                 .device
@@ -304,20 +286,11 @@ impl GpuFitter {
                 let argmin_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("argmin"),
                     layout: &self.argmin.get_bind_group_layout(0),
-                    entries: &[
-                        wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: bound.dims.as_entire_binding(),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 1,
-                            resource: binding(bound.losses),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 2,
-                            resource: binding(bound.choices),
-                        },
-                    ],
+                    entries: &numbered(vec![
+                        bound.dims.as_entire_binding(),
+                        binding(bound.losses),
+                        binding(bound.choices),
+                    ]),
                 });
                 {
                     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -365,6 +338,14 @@ impl GpuFitter {
         readback.unmap();
         Ok(words)
     }
+}
+
+/// Bind group entries for `resources`, bound at 0, 1, 2, ... in order.
+fn numbered(resources: Vec<wgpu::BindingResource<'_>>) -> Vec<wgpu::BindGroupEntry<'_>> {
+    (0u32..)
+        .zip(resources)
+        .map(|(binding, resource)| wgpu::BindGroupEntry { binding, resource })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 // One invocation per (series, recursion): additive Holt-Winters over the whole series,
 // scoring every AR(1) coefficient of its block of grid points at once. The loss of a
-// point is the sum of |e_t - lambda e_{t-1}| over the rows from `scored_from`, e_t the
-// unadjusted one-step error that drives the smoothing equations. The CPU twin is
-// `model.rs`; keep every expression in the same order there (no division, no builtin but
-// the exact `abs`) so both round alike.
+// point is the sum of |e_t - lambda e_{t-1}| (or of its square, when dims.squared is 1)
+// over the rows from `scored_from`, e_t the unadjusted one-step error that drives the
+// smoothing equations. The CPU twin is `model.rs`; keep every expression in the same
+// order there (no division, no builtin but the exact `abs`) so both round alike.
 //
 // STATE_LEN is replaced by the host before compilation: the seasonal buffer's size,
 // a power of two at least the batch's largest short + long period.
@@ -20,7 +20,8 @@ struct Dims {
     // Grid points per series: recursions x lambdas.
     num_points: u32,
     num_lambdas: u32,
-    pad: u32,
+    // 1: sum squared errors; 0: absolute errors.
+    squared: u32,
 }
 
 struct SeriesMeta {
@@ -120,7 +121,11 @@ fn loss_main(
         if (t >= info.scored_from) {
             for (var k = 0u; k < lambdas; k++) {
                 let adjusted = e - lambda[k] * previous;
-                loss[k] = loss[k] + abs(adjusted);
+                if (dims.squared != 0u) {
+                    loss[k] = loss[k] + adjusted * adjusted;
+                } else {
+                    loss[k] = loss[k] + abs(adjusted);
+                }
             }
         }
         previous = e;

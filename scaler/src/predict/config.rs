@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use tidegate_gpu::{Grid, Seasons};
+use tidegate_gpu::{Grid, Loss, Seasons};
 
 use crate::error::ScalerError;
 use crate::time::duration_millis;
@@ -29,6 +29,8 @@ pub struct PredictiveConfig {
     pub refit_every: Duration,
     /// Whether the trend is damped.
     pub damped: bool,
+    /// What the fit minimizes over the history's one-step errors.
+    pub loss: Loss,
     /// How far ahead to provision: the pool's launch-to-ready time.
     pub lead_time: Duration,
     /// In-flight requests per instance, the same target the reactive policy uses.
@@ -51,6 +53,7 @@ impl Default for PredictiveConfig {
             quantile: 0.9,
             refit_every: Duration::from_secs(600),
             damped: false,
+            loss: Loss::Absolute,
             lead_time: Duration::from_secs(30),
             target_in_flight: 8.0,
             service_time: None,
@@ -188,7 +191,7 @@ impl PredictiveConfig {
             lead_ms: duration_millis(self.lead_time),
             target_in_flight: self.target_in_flight,
             service_time_s: self.service_time.map(|s| s.as_secs_f64()),
-            grid: Grid::standard(seasons, self.damped),
+            grid: Grid::standard(seasons, self.damped).with_loss(self.loss),
         })
     }
 }

@@ -65,6 +65,7 @@ struct PredictiveSummary {
     quantile: f64,
     refit_every_s: f64,
     damped: bool,
+    loss: &'static str,
     forecast_device: &'static str,
 }
 
@@ -105,6 +106,7 @@ impl InputSummary {
                     quantile: c.quantile,
                     refit_every_s: secs(&c.refit_every),
                     damped: c.damped,
+                    loss: c.loss.name(),
                     forecast_device: match input.forecast_device {
                         Device::Auto => "auto",
                         Device::Cpu => "cpu",
