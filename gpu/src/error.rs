@@ -56,6 +56,9 @@ pub enum ForecastError {
     /// A device name other than auto, cpu or gpu.
     #[error("unknown forecast device {0:?}; use \"auto\", \"cpu\" or \"gpu\"")]
     UnknownDevice(String),
+    /// A loss name other than absolute or squared.
+    #[error("unknown loss {0:?}; use \"absolute\" or \"squared\"")]
+    UnknownLoss(String),
     /// A trace file could not be read.
     #[error("cannot read trace {path}: {message}")]
     TraceIo {

@@ -43,6 +43,9 @@ pub enum Loss {
 }
 
 impl Loss {
+    /// Every loss, in the order the documentation lists them.
+    pub const ALL: [Self; 2] = [Loss::Absolute, Loss::Squared];
+
     /// The configuration and command-line name: `absolute` or `squared`.
     pub fn name(self) -> &'static str {
         match self {
@@ -56,13 +59,10 @@ impl std::str::FromStr for Loss {
     type Err = ForecastError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "absolute" => Ok(Loss::Absolute),
-            "squared" => Ok(Loss::Squared),
-            _ => Err(ForecastError::InvalidGrid(
-                "the loss is \"absolute\" or \"squared\"",
-            )),
-        }
+        Loss::ALL
+            .into_iter()
+            .find(|loss| loss.name() == s)
+            .ok_or_else(|| ForecastError::UnknownLoss(s.to_string()))
     }
 }
 
