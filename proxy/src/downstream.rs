@@ -37,6 +37,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
+use crate::forward::{Forwarder, Next};
+
 /// Writes are gathered up to this many bytes; a larger one goes out at once
 /// (after what is gathered). Pingora's own listeners buffer the same amount.
 const WRITE_BUFFER: usize = DEFAULT_L4_WRITE_BUFFER_SIZE;
@@ -61,6 +63,7 @@ pub struct Downstream {
     sent: usize,
     /// Bytes read ahead to look for the h2c preface, returned first by reads.
     rewound: Vec<u8>,
+    peer: SocketAddr,
     socket_digest: Arc<SocketDigest>,
     established: SystemTime,
 }
@@ -79,6 +82,7 @@ impl Downstream {
             pending: Vec::new(),
             sent: 0,
             rewound: Vec::new(),
+            peer,
             socket_digest: Arc::new(digest),
             established: SystemTime::now(),
         }
@@ -100,7 +104,13 @@ impl Downstream {
         Ok(head == *H2_PREFACE)
     }
 
-    fn rewind(&mut self, data: &[u8]) {
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Puts `data` back in front of what is still unread.
+    pub fn rewind(&mut self, data: &[u8]) {
         let mut rewound = data.to_vec();
         rewound.extend_from_slice(&self.rewound);
         self.rewound = rewound;
@@ -297,9 +307,14 @@ impl Peek for Downstream {
     }
 }
 
-/// Serves a plain-text client connection until it closes.
-pub async fn serve<A>(app: Arc<A>, conn: Downstream, shutdown: ShutdownWatch)
-where
+/// Serves a plain-text client connection until it closes: each request on
+/// Tidegate's own HTTP/1.1 path when `forwarder` takes it, else on Pingora's.
+pub async fn serve<A>(
+    app: Arc<A>,
+    forwarder: Option<Arc<Forwarder>>,
+    conn: Downstream,
+    shutdown: ShutdownWatch,
+) where
     A: HttpServerApp + Send + Sync + 'static,
 {
     // The connection's one timer: it bounds the wait for the first request,
@@ -339,6 +354,24 @@ where
     }
     let mut settings: Option<HttpPersistentSettings> = None;
     loop {
+        if let Some(forwarder) = &forwarder {
+            if !next_request(
+                &conn,
+                timer.as_mut(),
+                Instant::now() + KEEPALIVE_TIMEOUT,
+                stopped.as_mut(),
+            )
+            .await
+            {
+                return;
+            }
+            let closing = *shutdown.borrow();
+            match forwarder.serve(&mut conn, closing).await {
+                Next::KeepAlive => continue,
+                Next::Close => return,
+                Next::Pingora => {}
+            }
+        }
         let mut session = ServerSession::new_http1(conn);
         match settings.take() {
             Some(settings) => settings.apply_to_session(&mut session),
@@ -362,9 +395,11 @@ where
             }
         };
         settings = next;
-        let deadline = Instant::now() + KEEPALIVE_TIMEOUT;
-        if !next_request(&conn, timer.as_mut(), deadline, stopped.as_mut()).await {
-            return;
+        if forwarder.is_none() {
+            let deadline = Instant::now() + KEEPALIVE_TIMEOUT;
+            if !next_request(&conn, timer.as_mut(), deadline, stopped.as_mut()).await {
+                return;
+            }
         }
     }
 }
@@ -382,6 +417,9 @@ async fn next_request(
     deadline: Instant,
     mut stopped: Pin<&mut impl Future<Output = ()>>,
 ) -> bool {
+    if !conn.rewound.is_empty() {
+        return true;
+    }
     std::future::poll_fn(|cx| {
         if let Poll::Ready(ready) = conn.tcp.poll_read_ready(cx) {
             return Poll::Ready(ready.is_ok());

@@ -11,7 +11,6 @@
 //! budget. `fail_to_proxy` answers with a short body naming the pool. Guards live
 //! in the request context, so every counter is released however a request ends.
 
-use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -24,13 +23,14 @@ use pingora::modules::http::HttpModules;
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, ProxyWarnLogContext, Session};
 use pingora::{Error, ErrorSource, ErrorType, Result};
-use tidegate_balancer::{Backend, InFlightGuard, Nanos, PickRequest};
+use tidegate_balancer::{Backend, InFlightGuard, Nanos};
 use tidegate_conf::UpstreamProtocol;
 
 use crate::clock::Clock;
 use crate::member::{Failure, Member};
 use crate::outlier;
-use crate::pool::{Admission, Pool, RetryToken};
+use crate::pool::{Admission, Pool, Retries};
+use crate::request::{self, Finished, IP_TEXT_MAX};
 use crate::respond;
 use crate::routing::Routing;
 
@@ -45,11 +45,6 @@ const H2_STREAMS_PER_CONNECTION: usize = 100;
 
 /// The error type of a response turned into a retry.
 const RETRYABLE_STATUS: ErrorType = ErrorType::Custom("retryable upstream status");
-
-thread_local! {
-    /// Each worker thread's random source for power-of-two choices.
-    static RNG: RefCell<fastrand::Rng> = RefCell::new(fastrand::Rng::new());
-}
 
 /// The proxy logic of one listener.
 #[derive(Debug)]
@@ -91,8 +86,7 @@ pub struct RequestCtx {
     upstream: Option<InFlightGuard>,
     /// Backends that failed this request, not to be picked again by it.
     tried: Vec<Arc<Backend>>,
-    retries: u32,
-    retry_token: Option<RetryToken>,
+    retries: Retries,
     started: Nanos,
     sent_at: Nanos,
     answered: bool,
@@ -110,18 +104,8 @@ impl RequestCtx {
 
     /// Whether one more retry is allowed; takes it from the pool's budget if so.
     fn take_retry(&mut self) -> bool {
-        let Some(pool) = self.pool.as_ref() else {
-            return false;
-        };
-        if self.retries >= pool.retry_attempts() {
-            return false;
-        }
-        match pool.start_retry() {
-            Some(token) => {
-                self.retries += 1;
-                self.retry_token = Some(token);
-                true
-            }
+        match self.pool.as_ref() {
+            Some(pool) => self.retries.take(pool),
             None => false,
         }
     }
@@ -191,21 +175,7 @@ impl ProxyHttp for Gateway {
             .get(pool.region_header())
             .and_then(|v| v.to_str().ok())
             .or(self.region.as_deref());
-        let request = PickRequest {
-            now,
-            region,
-            exclude: &ctx.tried,
-        };
-        let selector = pool.selector();
-        let picked = RNG.with(|rng| {
-            let rng = &mut rng.borrow_mut();
-            if pool.state().in_panic() {
-                selector.pick_index_ignoring_health(&request, rng)
-            } else {
-                selector.pick_index(&request, rng)
-            }
-        });
-        let Some(member) = picked.and_then(|i| pool.members().get(i)) else {
+        let Some(member) = pool.pick(now, region, &ctx.tried) else {
             ctx.no_backend = true;
             return Err(Error::explain(
                 ErrorType::HTTPStatus(502),
@@ -278,32 +248,21 @@ impl ProxyHttp for Gateway {
             .as_ref()
             .response_written()
             .map_or(0, |r| r.status.as_u16());
-        let duration = self.clock.now().saturating_sub(ctx.started);
-        if let Some(pool) = &ctx.pool {
-            let answered = ctx.member.as_ref().filter(|_| ctx.answered);
-            if let Some(member) = answered {
-                member.record_request(status, duration);
-            }
-            pool.state()
-                .record_request(status, duration, answered.is_some());
+        let req = session.req_header();
+        Finished {
+            client: session.client_addr().and_then(|a| a.as_inet()).copied(),
+            method: req.method.as_str(),
+            host: request_host(req).unwrap_or(""),
+            path: req.uri.path(),
+            status,
+            pool: ctx.pool.as_deref(),
+            member: ctx.member.as_deref(),
+            answered: ctx.answered,
+            retries: ctx.retries.count(),
+            duration: self.clock.now().saturating_sub(ctx.started),
+            error: e.map_or("", |e| e.etype().as_str()),
         }
-        if self.access_log {
-            let req = session.req_header();
-            tracing::info!(
-                target: "tidegate::access",
-                client = %session.client_addr().map(ToString::to_string).unwrap_or_default(),
-                method = %req.method,
-                host = request_host(req).unwrap_or(""),
-                path = %req.uri.path(),
-                status,
-                pool = ctx.pool.as_ref().map_or("", |p| p.name()),
-                backend = %ctx.member.as_ref().map(|m| m.addr().to_string()).unwrap_or_default(),
-                retries = ctx.retries,
-                duration_ms = duration as f64 / 1e6,
-                error = %e.map(|e| e.etype().as_str()).unwrap_or(""),
-                "request"
-            );
-        }
+        .record(self.access_log);
     }
 
     fn fail_to_connect(
@@ -417,7 +376,7 @@ fn peer_for(pool: &Pool, backend: &Backend) -> HttpPeer {
 /// `X-Forwarded-For` with `client` appended to what the client sent, if anything.
 fn forwarded_for(prior: Option<&HeaderValue>, client: IpAddr) -> Result<HeaderValue> {
     let mut text = [0u8; IP_TEXT_MAX];
-    let ip = ip_text(client, &mut text);
+    let ip = request::ip_text(client, &mut text);
     let value = match prior {
         None => HeaderValue::from_bytes(ip),
         Some(prior) => {
@@ -429,44 +388,6 @@ fn forwarded_for(prior: Option<&HeaderValue>, client: IpAddr) -> Result<HeaderVa
         }
     };
     value.map_err(|_| Error::explain(ErrorType::InvalidHTTPHeader, "invalid X-Forwarded-For"))
-}
-
-/// The longest text of an IP address (an IPv6 address with an IPv4 tail).
-const IP_TEXT_MAX: usize = 45;
-
-/// `ip` as text in `buf`, written by hand for IPv4: the formatting machinery
-/// costs more than the rest of building the header.
-fn ip_text(ip: IpAddr, buf: &mut [u8; IP_TEXT_MAX]) -> &[u8] {
-    let len = match ip {
-        IpAddr::V4(v4) => {
-            let mut len = 0;
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    buf[len] = b'.';
-                    len += 1;
-                }
-                if octet >= 100 {
-                    buf[len] = b'0' + octet / 100;
-                    len += 1;
-                }
-                if octet >= 10 {
-                    buf[len] = b'0' + octet / 10 % 10;
-                    len += 1;
-                }
-                buf[len] = b'0' + octet % 10;
-                len += 1;
-            }
-            len
-        }
-        IpAddr::V6(v6) => {
-            use std::io::Write;
-            let mut cursor = std::io::Cursor::new(&mut buf[..]);
-            // 45 bytes hold every IPv6 text, so this write cannot fail.
-            let _ = write!(cursor, "{v6}");
-            cursor.position() as usize
-        }
-    };
-    &buf[..len]
 }
 
 /// The request's host: the URI authority (HTTP/2, absolute form) or `Host`.
@@ -514,45 +435,14 @@ fn failure_body(e: &Error, ctx: &RequestCtx, code: u16) -> Bytes {
     let backend = ctx
         .upstream
         .as_ref()
-        .map(|g| g.backend().addr().to_string())
-        .or_else(|| ctx.tried.last().map(|b| b.addr().to_string()))
-        .unwrap_or_default();
-    let what = match code {
-        504 => "timed out waiting for",
-        _ => "failed at",
-    };
-    Bytes::from(format!(
-        "tidegate: pool \"{}\" {what} backend {backend} ({})\n",
-        pool.name(),
-        e.etype().as_str()
-    ))
+        .map(|g| g.backend().addr())
+        .or_else(|| ctx.tried.last().map(|b| b.addr()));
+    request::failure_body(pool, backend, code, e.etype().as_str())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn text(ip: &str) -> String {
-        let mut buf = [0u8; IP_TEXT_MAX];
-        String::from_utf8(ip_text(ip.parse().unwrap(), &mut buf).to_vec()).unwrap()
-    }
-
-    #[test]
-    fn ip_text_matches_the_standard_formatting() {
-        for ip in [
-            "0.0.0.0",
-            "1.2.3.4",
-            "10.0.99.100",
-            "127.0.0.1",
-            "255.255.255.255",
-            "::1",
-            "2001:db8::8a2e:370:7334",
-            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-            "::ffff:255.255.255.255",
-        ] {
-            assert_eq!(text(ip), ip.parse::<IpAddr>().unwrap().to_string());
-        }
-    }
 
     #[test]
     fn forwarded_for_appends_the_client() {

@@ -7,6 +7,7 @@
 //! members' health and load — lives in [`PoolState`] and in the shared
 //! [`Member`]s, so a request sees the same objects whichever snapshot it loaded.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::HeaderName;
 use metrics::{Counter, Histogram};
-use tidegate_balancer::{Nanos, Policy, Selector};
+use tidegate_balancer::{Backend, Nanos, PickRequest, Policy, Selector};
 use tidegate_conf::{Outlier, PolicyKind, UpstreamProtocol};
 
 use crate::clock::nanos;
@@ -23,6 +24,11 @@ use crate::stats::{LatencyHistogram, RequestMeter};
 
 /// Retries a pool may always have in flight, whatever its budget says.
 const MIN_CONCURRENT_RETRIES: u32 = 3;
+
+thread_local! {
+    /// Each worker thread's random source for power-of-two choices.
+    static RNG: RefCell<fastrand::Rng> = RefCell::new(fastrand::Rng::new());
+}
 
 /// Counters of one pool that carry over from snapshot to snapshot.
 #[derive(Debug)]
@@ -221,6 +227,30 @@ impl Pool {
         &self.members
     }
 
+    /// Picks the member for a request from `region` (if known), never one of
+    /// `exclude`; over every member, healthy or not, while the pool is in panic mode.
+    pub fn pick(
+        &self,
+        now: Nanos,
+        region: Option<&str>,
+        exclude: &[Arc<Backend>],
+    ) -> Option<&Arc<Member>> {
+        let request = PickRequest {
+            now,
+            region,
+            exclude,
+        };
+        let picked = RNG.with(|rng| {
+            let rng = &mut rng.borrow_mut();
+            if self.state.in_panic() {
+                self.selector.pick_index_ignoring_health(&request, rng)
+            } else {
+                self.selector.pick_index(&request, rng)
+            }
+        });
+        picked.and_then(|i| self.members.get(i))
+    }
+
     /// The counters shared by every snapshot of this pool.
     pub fn state(&self) -> &Arc<PoolState> {
         &self.state
@@ -301,6 +331,35 @@ impl Pool {
     /// Body of the 503 sent when the pool is full.
     pub fn overload_body(&self) -> Bytes {
         self.settings.overload_body.clone()
+    }
+}
+
+/// The retries one request has made, and its hold on the pool's retry budget.
+#[derive(Debug, Default)]
+pub struct Retries {
+    count: u32,
+    token: Option<RetryToken>,
+}
+
+impl Retries {
+    /// Retries made so far.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Whether one more retry is allowed; takes it from the pool's budget if so.
+    pub fn take(&mut self, pool: &Pool) -> bool {
+        if self.count >= pool.retry_attempts() {
+            return false;
+        }
+        match pool.start_retry() {
+            Some(token) => {
+                self.count += 1;
+                self.token = Some(token);
+                true
+            }
+            None => false,
+        }
     }
 }
 

@@ -28,6 +28,31 @@ pub async fn plain(
     session.write_error_response(header, body).await
 }
 
+/// The head of a response Tidegate writes on its own HTTP/1.1 path: `status`
+/// with a plain-text body of `body_len` bytes, `Retry-After` when given, and
+/// `Connection: close` when `close`. The same fields as [`plain`] writes.
+pub fn head(status: u16, body_len: usize, retry_after: Option<&str>, close: bool) -> Vec<u8> {
+    use std::fmt::Write;
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let mut head = String::with_capacity(160);
+    let _ = write!(
+        head,
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n\
+         content-length: {body_len}\r\ncache-control: no-store\r\n"
+    );
+    if let Some(seconds) = retry_after {
+        let _ = write!(head, "retry-after: {seconds}\r\n");
+    }
+    if close {
+        head.push_str("connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    head.into_bytes()
+}
+
 /// The body of the 404 for a request no route matches.
 pub fn no_route(host: Option<&str>, path: &str) -> Bytes {
     Bytes::from(format!(

@@ -30,6 +30,7 @@ use crate::admin::{self, AdminContext};
 use crate::autoscale::Autoscaler;
 use crate::clock::Clock;
 use crate::downstream::{self, Downstream};
+use crate::forward::{upstream, Forwarder};
 use crate::gateway::Gateway;
 use crate::maintenance;
 use crate::plane::DataPlane;
@@ -218,7 +219,16 @@ impl Proxy {
         });
 
         let mut apps = Vec::new();
+        let mut forwarders = Vec::new();
         for listener in &self.listeners {
+            forwarders.push(listener.tls.is_none().then(|| {
+                Arc::new(Forwarder::new(
+                    Arc::clone(self.plane.routing()),
+                    listener.region.as_deref(),
+                    self.plane.clock(),
+                    self.access_log,
+                ))
+            }));
             let gateway = Gateway::new(
                 Arc::clone(self.plane.routing()),
                 listener.region.as_deref(),
@@ -244,12 +254,15 @@ impl Proxy {
                     source,
                 })?;
             let apps = apps.clone();
+            let forwarders = forwarders.clone();
             let acceptors: Vec<_> = self.listeners.iter().map(|l| l.tls.clone()).collect();
             let shutdown = shutdown_rx.clone();
             let connections = Arc::clone(&connections);
             std::thread::Builder::new()
                 .name(format!("tidegate-worker-{worker}"))
-                .spawn(move || worker_main(sockets, apps, acceptors, shutdown, connections))
+                .spawn(move || {
+                    worker_main(sockets, apps, forwarders, acceptors, shutdown, connections)
+                })
                 .map_err(|source| StartError::Runtime {
                     what: "a worker thread",
                     source,
@@ -319,6 +332,7 @@ impl Proxy {
 fn worker_main(
     sockets: Vec<StdListener>,
     apps: Vec<Arc<HttpProxy<Gateway>>>,
+    forwarders: Vec<Option<Arc<Forwarder>>>,
     acceptors: Vec<Option<Arc<Acceptor>>>,
     shutdown: watch::Receiver<bool>,
     connections: Arc<Connections>,
@@ -334,13 +348,16 @@ fn worker_main(
         }
     };
     runtime.block_on(async move {
+        let sweeper = tokio::spawn(upstream::sweep());
         let mut loops = tokio::task::JoinSet::new();
-        for ((socket, app), tls) in sockets.into_iter().zip(apps).zip(acceptors) {
+        let listeners = sockets.into_iter().zip(apps).zip(forwarders).zip(acceptors);
+        for (((socket, app), forwarder), tls) in listeners {
             match TcpListener::from_std(socket) {
                 Ok(listener) => {
                     loops.spawn(accept_loop(
                         listener,
                         app,
+                        forwarder,
                         tls,
                         shutdown.clone(),
                         Arc::clone(&connections),
@@ -350,14 +367,16 @@ fn worker_main(
             }
         }
         while loops.join_next().await.is_some() {}
-        // Keep serving the connections already accepted until the process exits.
-        std::future::pending::<()>().await;
+        // Keep serving the connections already accepted (and closing their idle
+        // upstream connections) until the process exits.
+        let _ = sweeper.await;
     });
 }
 
 async fn accept_loop(
     listener: TcpListener,
     app: Arc<HttpProxy<Gateway>>,
+    forwarder: Option<Arc<Forwarder>>,
     tls: Option<Arc<Acceptor>>,
     mut shutdown: watch::Receiver<bool>,
     connections: Arc<Connections>,
@@ -375,13 +394,14 @@ async fn accept_loop(
                 }
                 let conn = Downstream::new(tcp, peer, local);
                 let app = Arc::clone(&app);
+                let forwarder = forwarder.clone();
                 let shutdown = shutdown.clone();
                 let open = connections.open();
                 // Two task types, so a plain-text connection's task does not
                 // carry the size of a TLS handshake.
                 match &tls {
                     None => tokio::spawn(async move {
-                        downstream::serve(app, conn, shutdown).await;
+                        downstream::serve(app, forwarder, conn, shutdown).await;
                         drop(open);
                     }),
                     Some(acceptor) => {

@@ -1,0 +1,884 @@
+//! Tidegate's own HTTP/1.1 forwarding, for plain-text requests to plain-text
+//! HTTP/1.1 pools.
+//!
+//! Most requests a reverse proxy sees are small: a head, perhaps a short body.
+//! [`Forwarder::serve`] takes such a request off a client connection, parses
+//! its head in place, routes, admits and balances it exactly as
+//! [`crate::gateway`] does (the same pools, selector, in-flight guards,
+//! peak-EWMA samples, outlier detection, retries and retry budget, counters and
+//! access log), writes it to a kept-alive connection of the worker thread
+//! ([`upstream`]) in one system call, and relays the response as it arrives,
+//! following its framing (length, chunked, or until close).
+//!
+//! Whatever this path does not take is put back unread, and the caller hands
+//! the connection to Pingora's proxy for that request: a chunked or large
+//! request body, `Expect`, an upgrade (WebSocket), HTTP/1.0, an absolute-form
+//! target, a head too large or malformed, a request no route matches, a full
+//! pool, and pools that speak HTTP/2 or TLS to their backends.
+
+mod chunked;
+pub mod upstream;
+
+use std::io;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use futures::FutureExt;
+use tidegate_balancer::Backend;
+use tidegate_conf::UpstreamProtocol;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use self::chunked::{Chunked, Malformed};
+use crate::clock::Clock;
+use crate::downstream::Downstream;
+use crate::member::{Failure, Member};
+use crate::outlier;
+use crate::pool::{Pool, Retries};
+use crate::request::{self, Finished, IP_TEXT_MAX};
+use crate::respond;
+use crate::routing::Routing;
+
+/// Header fields a request or response head may have on this path.
+const MAX_HEADERS: usize = 64;
+
+/// The largest request head taken here; a larger one goes to Pingora.
+const MAX_REQUEST_HEAD: usize = 16 * 1024;
+
+/// The largest request body taken here (it is read whole, so a failed
+/// attempt can be retried); a larger one goes to Pingora.
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// The largest response head accepted from a backend.
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
+/// The first allocation for reading a request or a response.
+const FIRST_READ: usize = 4 * 1024;
+
+/// What one read of a response body may take at most.
+const RELAY_READ: usize = 16 * 1024;
+
+/// How long a client may take to send the rest of a request once it began.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the connection does after [`Forwarder::serve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Wait for the next request.
+    KeepAlive,
+    /// Close the connection.
+    Close,
+    /// The request was put back unread: Pingora serves it.
+    Pingora,
+}
+
+/// The forwarding logic of one plain-text listener.
+#[derive(Debug)]
+pub struct Forwarder {
+    routing: Arc<ArcSwap<Routing>>,
+    region: Option<Arc<str>>,
+    clock: Clock,
+    access_log: bool,
+}
+
+/// A request head taken for this path, with what forwarding it needs.
+#[derive(Debug)]
+struct Request {
+    pool: Arc<Pool>,
+    head_len: usize,
+    body_len: usize,
+    method: Range<usize>,
+    /// The path, without the query.
+    path: Range<usize>,
+    host: Option<Range<usize>>,
+    region: Option<Range<usize>>,
+    idempotent: bool,
+    head: bool,
+    /// The client asked to close after this request.
+    close: bool,
+    /// The head to send upstream, the body appended once read.
+    upstream: Vec<u8>,
+}
+
+/// Why a request head is not taken here.
+#[derive(Debug)]
+enum Parse {
+    /// More bytes are needed.
+    Partial,
+    /// Pingora serves it.
+    Elsewhere,
+}
+
+/// How a request ended, for its counters and access log line.
+#[derive(Debug)]
+struct Outcome {
+    status: u16,
+    member: Option<Arc<Member>>,
+    answered: bool,
+    retries: u32,
+    error: &'static str,
+    next: Next,
+}
+
+impl Forwarder {
+    /// Forwarding for a plain-text listener with an optional default region.
+    pub fn new(
+        routing: Arc<ArcSwap<Routing>>,
+        region: Option<&str>,
+        clock: Clock,
+        access_log: bool,
+    ) -> Self {
+        Self {
+            routing,
+            region: region.map(Arc::from),
+            clock,
+            access_log,
+        }
+    }
+
+    /// Serves the next request on `conn`, or puts it back for Pingora;
+    /// `closing` when the proxy is shutting down (the connection closes after).
+    pub async fn serve(&self, conn: &mut Downstream, closing: bool) -> Next {
+        let mut buf = Vec::with_capacity(FIRST_READ);
+        let client = conn.peer();
+        let mut req = loop {
+            match self.parse(&buf, client) {
+                Ok(req) => break req,
+                Err(Parse::Partial) if buf.len() < MAX_REQUEST_HEAD => {}
+                Err(_) => {
+                    conn.rewind(&buf);
+                    return Next::Pingora;
+                }
+            }
+            let first = buf.is_empty();
+            match read_more(conn, &mut buf, first).await {
+                Ok(0) | Err(_) => return Next::Close,
+                Ok(_) => {}
+            }
+        };
+        let started = self.clock.now();
+        let Some(admission) = req.pool.admit() else {
+            // Pingora answers the 503, counted like every other.
+            conn.rewind(&buf);
+            return Next::Pingora;
+        };
+        let whole = req.head_len + req.body_len;
+        while buf.len() < whole {
+            match read_more(conn, &mut buf, false).await {
+                Ok(0) | Err(_) => return Next::Close,
+                Ok(_) => {}
+            }
+        }
+        req.upstream.extend_from_slice(&buf[req.head_len..whole]);
+        if buf.len() > whole {
+            // The client sent its next request already (pipelining).
+            conn.rewind(&buf[whole..]);
+        }
+
+        let region = req
+            .region
+            .as_ref()
+            .and_then(|r| std::str::from_utf8(&buf[r.clone()]).ok())
+            .or(self.region.as_deref());
+        let mut outcome = self
+            .exchange(conn, &req, region, closing || req.close)
+            .await;
+        drop(admission);
+        if closing || req.close {
+            outcome.next = Next::Close;
+        }
+        let text = |r: &Range<usize>| std::str::from_utf8(&buf[r.clone()]).unwrap_or("");
+        Finished {
+            client: Some(client),
+            method: text(&req.method),
+            host: req.host.as_ref().map_or("", text),
+            path: text(&req.path),
+            status: outcome.status,
+            pool: Some(&req.pool),
+            member: outcome.member.as_deref(),
+            answered: outcome.answered,
+            retries: outcome.retries,
+            duration: self.clock.now().saturating_sub(started),
+            error: outcome.error,
+        }
+        .record(self.access_log);
+        outcome.next
+    }
+
+    /// Parses the request head at the start of `buf`, routes it, and builds the
+    /// head to send upstream; `Elsewhere` for anything this path does not take.
+    fn parse(&self, buf: &[u8], client: SocketAddr) -> Result<Request, Parse> {
+        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut fields);
+        let head_len = match parsed.parse(buf) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Err(Parse::Partial),
+            Err(_) => return Err(Parse::Elsewhere),
+        };
+        let (Some(method), Some(target), Some(1)) = (parsed.method, parsed.path, parsed.version)
+        else {
+            return Err(Parse::Elsewhere);
+        };
+        if !target.starts_with('/') || method == "CONNECT" {
+            return Err(Parse::Elsewhere);
+        }
+        let at = |s: &[u8]| {
+            let start = s.as_ptr() as usize - buf.as_ptr() as usize;
+            start..start + s.len()
+        };
+        let mut host = None;
+        let mut body_len = None;
+        let mut close = false;
+        for field in parsed.headers.iter() {
+            let name = field.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"host") {
+                if host.is_some() {
+                    return Err(Parse::Elsewhere);
+                }
+                host = Some(field.value);
+            } else if name.eq_ignore_ascii_case(b"content-length") {
+                let len = std::str::from_utf8(field.value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                match (body_len, len) {
+                    (None, Some(len)) if len <= MAX_REQUEST_BODY => body_len = Some(len),
+                    _ => return Err(Parse::Elsewhere),
+                }
+            } else if name.eq_ignore_ascii_case(b"connection") {
+                for token in field.value.split(|&b| b == b',') {
+                    let token = token.trim_ascii();
+                    if token.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if !token.eq_ignore_ascii_case(b"keep-alive") && !token.is_empty() {
+                        // Upgrades, and other fields named hop-by-hop.
+                        return Err(Parse::Elsewhere);
+                    }
+                }
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding")
+                || name.eq_ignore_ascii_case(b"upgrade")
+                || name.eq_ignore_ascii_case(b"expect")
+            {
+                return Err(Parse::Elsewhere);
+            }
+        }
+        let host_text = match host {
+            Some(h) => Some(std::str::from_utf8(h).map_err(|_| Parse::Elsewhere)?),
+            None => None,
+        };
+        let path = target.split_once('?').map_or(target, |(path, _)| path);
+        let pool = {
+            let routing = self.routing.load();
+            let pool = routing.route(host_text, path).ok_or(Parse::Elsewhere)?;
+            Arc::clone(pool)
+        };
+        if pool.protocol() != UpstreamProtocol::Http1 || pool.upstream_tls().is_some() {
+            return Err(Parse::Elsewhere);
+        }
+
+        // The head sent upstream: the same fields in the same order, without
+        // the hop-by-hop ones, with the client appended to X-Forwarded-For.
+        let body_len = body_len.unwrap_or(0);
+        let mut upstream = Vec::with_capacity(head_len + 96 + body_len);
+        upstream.extend_from_slice(method.as_bytes());
+        upstream.push(b' ');
+        upstream.extend_from_slice(target.as_bytes());
+        upstream.extend_from_slice(b" HTTP/1.1\r\n");
+        let region_header = pool.region_header().as_str().as_bytes();
+        let mut region = None;
+        let mut forwarded_for: Vec<&[u8]> = Vec::new();
+        for field in parsed.headers.iter() {
+            let name = field.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"x-forwarded-for") {
+                forwarded_for.push(field.value);
+                continue;
+            }
+            if is_hop_by_hop(name) || name.eq_ignore_ascii_case(b"x-forwarded-proto") {
+                continue;
+            }
+            if name.eq_ignore_ascii_case(region_header) && region.is_none() {
+                region = Some(at(field.value));
+            }
+            upstream.extend_from_slice(name);
+            upstream.extend_from_slice(b": ");
+            upstream.extend_from_slice(field.value);
+            upstream.extend_from_slice(b"\r\n");
+        }
+        upstream.extend_from_slice(b"x-forwarded-for: ");
+        for prior in forwarded_for {
+            upstream.extend_from_slice(prior);
+            upstream.extend_from_slice(b", ");
+        }
+        let mut ip = [0u8; IP_TEXT_MAX];
+        upstream.extend_from_slice(request::ip_text(client.ip(), &mut ip));
+        upstream.extend_from_slice(b"\r\nx-forwarded-proto: http\r\n\r\n");
+
+        Ok(Request {
+            head_len,
+            body_len,
+            method: at(method.as_bytes()),
+            path: at(path.as_bytes()),
+            host: host.map(at),
+            region,
+            idempotent: matches!(
+                method,
+                "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE"
+            ),
+            head: method == "HEAD",
+            close,
+            upstream,
+            pool,
+        })
+    }
+
+    /// Sends `req` to a backend of its pool, retrying as the pool allows, and
+    /// relays the answer to `conn`; `close` adds `Connection: close` to it.
+    async fn exchange(
+        &self,
+        conn: &mut Downstream,
+        req: &Request,
+        region: Option<&str>,
+        close: bool,
+    ) -> Outcome {
+        let pool = &*req.pool;
+        let mut tried: Vec<Arc<Backend>> = Vec::new();
+        let mut retries = Retries::default();
+        // The backend of the last kept-alive connection found closed: tried
+        // again, on a new connection, when no other backend is left.
+        let mut stale: Option<Arc<Member>> = None;
+        loop {
+            let (member, fresh) = match pool.pick(self.clock.now(), region, &tried) {
+                Some(member) => (Arc::clone(member), false),
+                None => match stale.take() {
+                    Some(member) => (member, true),
+                    None => {
+                        let body = pool.no_backend_body();
+                        return self
+                            .answer(conn, 502, &body, close, None, retries.count(), "HTTPStatus")
+                            .await;
+                    }
+                },
+            };
+            let backend = Arc::clone(member.backend());
+            let _in_flight = backend.start_request();
+            let attempt = self
+                .attempt(conn, req, &member, fresh, close, &mut retries)
+                .await;
+            let now = self.clock.now();
+            let (code, kind) = match attempt {
+                Attempt::Done(mut outcome) => {
+                    outcome.retries = retries.count();
+                    outcome.member = Some(member);
+                    return outcome;
+                }
+                Attempt::RetryableStatus => {
+                    tried.push(backend);
+                    continue;
+                }
+                Attempt::ConnectFailed(kind) => {
+                    outlier::record_failure(pool, &member, Failure::Connect, now);
+                    tried.push(Arc::clone(&backend));
+                    if retries.take(pool) {
+                        continue;
+                    }
+                    (502, kind)
+                }
+                Attempt::TimedOut => {
+                    outlier::record_failure(pool, &member, Failure::Response, now);
+                    (504, "ReadTimedout")
+                }
+                Attempt::Stale => {
+                    // Closed while idle, or the backend just died with all of its
+                    // connections: another backend, as Pingora's proxy does, without
+                    // spending the retry budget.
+                    tried.push(backend);
+                    stale = Some(member);
+                    continue;
+                }
+                Attempt::Unanswered(kind) => {
+                    outlier::record_failure(pool, &member, Failure::Connect, now);
+                    tried.push(Arc::clone(&backend));
+                    if retries.take(pool) {
+                        continue;
+                    }
+                    (502, kind)
+                }
+                Attempt::Broken(kind) => (502, kind),
+                Attempt::ClientGone(status) => {
+                    return Outcome {
+                        status,
+                        member: Some(member),
+                        answered: status != 0,
+                        retries: retries.count(),
+                        error: "WriteError",
+                        next: Next::Close,
+                    };
+                }
+            };
+            let body = request::failure_body(pool, Some(backend.addr()), code, kind);
+            return self
+                .answer(
+                    conn,
+                    code,
+                    &body,
+                    close,
+                    Some(member),
+                    retries.count(),
+                    kind,
+                )
+                .await;
+        }
+    }
+
+    /// One try of `req` on `member`: on a kept-alive connection unless `fresh`.
+    async fn attempt(
+        &self,
+        conn: &mut Downstream,
+        req: &Request,
+        member: &Member,
+        fresh: bool,
+        close: bool,
+        retries: &mut Retries,
+    ) -> Attempt {
+        let pool = &*req.pool;
+        let addr = member.addr();
+        let reused = if fresh {
+            None
+        } else {
+            reusable(addr, req.idempotent)
+        };
+        let (mut tcp, reused) = match reused {
+            Some(tcp) => (tcp, true),
+            None => match upstream::connect(addr, pool.connect_timeout()).await {
+                Ok(tcp) => (tcp, false),
+                Err(e) => return Attempt::ConnectFailed(upstream::connect_failure(&e)),
+            },
+        };
+        let sent_at = self.clock.now();
+        // Before any byte of an answer, a broken kept-alive connection is one
+        // the backend closed while it sat idle.
+        let broken = |kind| match (reused, req.idempotent) {
+            (true, true) => Attempt::Stale,
+            (false, true) => Attempt::Unanswered(kind),
+            (_, false) => Attempt::Broken(kind),
+        };
+        if write_request(&mut tcp, &req.upstream, pool.read_timeout())
+            .await
+            .is_err()
+        {
+            return broken("WriteError");
+        }
+
+        let mut buf = Vec::with_capacity(FIRST_READ);
+        let mut answered = false;
+        let response = loop {
+            match read_timed(&mut tcp, &mut buf, pool.read_timeout()).await {
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => return Attempt::TimedOut,
+                Err(_) if buf.is_empty() && !answered => return broken("ReadError"),
+                Ok(0) if buf.is_empty() && !answered => return broken("ConnectionClosed"),
+                Err(_) | Ok(0) => return Attempt::Broken("ConnectionClosed"),
+                Ok(_) => {}
+            }
+            let head = loop {
+                match ResponseHead::parse(&buf, req.head) {
+                    Ok(Some(head)) if head.informational => {
+                        // 100 Continue, 103 Early Hints: passed on as they are.
+                        if conn.write_all(&buf[..head.len]).await.is_err() {
+                            return Attempt::ClientGone(0);
+                        }
+                        buf.drain(..head.len);
+                        answered = true;
+                    }
+                    Ok(Some(head)) => break Some(head),
+                    Ok(None) if buf.len() < MAX_RESPONSE_HEAD => break None,
+                    Ok(None) | Err(()) => return Attempt::Broken("InvalidHTTPHeader"),
+                }
+            };
+            if let Some(head) = head {
+                break head;
+            }
+        };
+
+        let now = self.clock.now();
+        member
+            .backend()
+            .observe_rtt(now, now.saturating_sub(sent_at));
+        let status = response.status;
+        if status < 500 {
+            outlier::record_success(member);
+        } else {
+            outlier::record_failure(pool, member, Failure::Response, now);
+            if matches!(status, 502..=504) && req.idempotent && retries.take(pool) {
+                return Attempt::RetryableStatus;
+            }
+        }
+        Attempt::Done(
+            self.relay(conn, tcp, buf, response, addr, pool, close)
+                .await,
+        )
+    }
+
+    /// Relays a response whose head is at the start of `buf` from `tcp` to
+    /// `conn`; keeps `tcp` for reuse when the response ended cleanly.
+    #[allow(clippy::too_many_arguments)]
+    async fn relay(
+        &self,
+        conn: &mut Downstream,
+        mut tcp: TcpStream,
+        mut buf: Vec<u8>,
+        mut response: ResponseHead,
+        addr: SocketAddr,
+        pool: &Pool,
+        close: bool,
+    ) -> Outcome {
+        let mut outcome = Outcome {
+            status: response.status,
+            member: None,
+            answered: true,
+            retries: 0,
+            error: "",
+            next: Next::KeepAlive,
+        };
+        let until_close = matches!(response.body, Body::UntilClose);
+        let close = close || until_close;
+        let written = if response.rewrite || close {
+            let head = response.rewritten(&buf, close);
+            conn.write_all(&head).await
+        } else {
+            conn.write_all(&buf[..response.len]).await
+        };
+        if written.is_err() {
+            outcome.error = "WriteError";
+            outcome.next = Next::Close;
+            return outcome;
+        }
+        let mut start = response.len;
+        let mut clean = true;
+        loop {
+            let data = &buf[start..];
+            let taken = match response.body.advance(data) {
+                Ok(taken) => taken,
+                Err(Malformed) => {
+                    outcome.error = "InvalidHTTPHeader";
+                    outcome.next = Next::Close;
+                    return outcome;
+                }
+            };
+            if taken < data.len() {
+                // Bytes past the end of the response: the connection is not
+                // trusted with another request.
+                clean = false;
+            }
+            if conn.write_all(&data[..taken]).await.is_err() {
+                outcome.error = "WriteError";
+                outcome.next = Next::Close;
+                return outcome;
+            }
+            if response.body.is_done() {
+                break;
+            }
+            buf.clear();
+            if buf.capacity() < RELAY_READ {
+                buf.reserve(RELAY_READ);
+            }
+            start = 0;
+            match read_timed(&mut tcp, &mut buf, pool.read_timeout()).await {
+                Ok(0) if until_close => break,
+                Ok(0) | Err(_) => {
+                    // The client cannot be told the body is cut short but by
+                    // closing its connection.
+                    outcome.error = "ReadError";
+                    outcome.next = Next::Close;
+                    let _ = conn.flush().await;
+                    return outcome;
+                }
+                Ok(_) => {}
+            }
+        }
+        if conn.flush().await.is_err() {
+            outcome.error = "WriteError";
+            outcome.next = Next::Close;
+        }
+        if clean && response.keep_alive && !until_close {
+            upstream::put(addr, tcp, pool.idle_timeout());
+        }
+        if close {
+            outcome.next = Next::Close;
+        }
+        outcome
+    }
+
+    /// Answers the request with Tidegate's own plain-text response.
+    #[allow(clippy::too_many_arguments)]
+    async fn answer(
+        &self,
+        conn: &mut Downstream,
+        status: u16,
+        body: &[u8],
+        close: bool,
+        member: Option<Arc<Member>>,
+        retries: u32,
+        error: &'static str,
+    ) -> Outcome {
+        let mut response = respond::head(status, body.len(), None, close);
+        response.extend_from_slice(body);
+        let sent = conn.write_all(&response).await.is_ok() && conn.flush().await.is_ok();
+        Outcome {
+            status: if sent { status } else { 0 },
+            member,
+            answered: false,
+            retries,
+            error,
+            next: if sent && !close {
+                Next::KeepAlive
+            } else {
+                Next::Close
+            },
+        }
+    }
+}
+
+/// How one try on one backend ended.
+#[derive(Debug)]
+enum Attempt {
+    /// The backend answered and the answer was relayed (or the client left).
+    Done(Outcome),
+    /// The backend answered 502, 503 or 504 to an idempotent request, and the
+    /// pool allows a retry elsewhere.
+    RetryableStatus,
+    /// No connection could be made; the kind of failure.
+    ConnectFailed(&'static str),
+    /// The backend took longer than the pool's read timeout to answer.
+    TimedOut,
+    /// A reused connection failed before any answer to an idempotent request.
+    Stale,
+    /// A new connection failed before any answer to an idempotent request;
+    /// the kind of failure.
+    Unanswered(&'static str),
+    /// The exchange broke before an answer could be relayed.
+    Broken(&'static str),
+    /// The client went away while informational answers were relayed; the
+    /// status sent, if any.
+    ClientGone(u16),
+}
+
+/// An idle connection to `addr`, if one is kept. A request that cannot be
+/// retried on a fresh connection only gets one checked to be open.
+fn reusable(addr: SocketAddr, idempotent: bool) -> Option<TcpStream> {
+    loop {
+        let tcp = upstream::take(addr)?;
+        if idempotent || upstream::is_open(&tcp) {
+            return Some(tcp);
+        }
+    }
+}
+
+/// Header fields that concern one connection, not the message.
+fn is_hop_by_hop(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"connection")
+        || name.eq_ignore_ascii_case(b"keep-alive")
+        || name.eq_ignore_ascii_case(b"proxy-connection")
+        || name.eq_ignore_ascii_case(b"te")
+        || name.eq_ignore_ascii_case(b"upgrade")
+}
+
+/// A backend's response head, parsed.
+#[derive(Debug)]
+struct ResponseHead {
+    len: usize,
+    status: u16,
+    informational: bool,
+    body: Body,
+    /// The backend keeps the connection open after this response.
+    keep_alive: bool,
+    /// The head has hop-by-hop fields to remove.
+    rewrite: bool,
+}
+
+impl ResponseHead {
+    /// The head at the start of `buf`, `None` while incomplete; `head` when it
+    /// answers a HEAD request (so it has no body, whatever it says).
+    fn parse(buf: &[u8], head: bool) -> Result<Option<Self>, ()> {
+        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut fields);
+        let len = match parsed.parse(buf) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(()),
+        };
+        let status = parsed.code.ok_or(())?;
+        let mut keep_alive = parsed.version == Some(1);
+        let mut rewrite = false;
+        let mut length: Option<u64> = None;
+        let mut chunked = None;
+        for field in parsed.headers.iter() {
+            let name = field.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"content-length") {
+                let value = std::str::from_utf8(field.value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .ok_or(())?;
+                if length.is_some_and(|l| l != value) {
+                    return Err(());
+                }
+                length = Some(value);
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                let last = field.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
+                chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            } else if is_hop_by_hop(name) {
+                rewrite = true;
+                if name.eq_ignore_ascii_case(b"connection") {
+                    for token in field.value.split(|&b| b == b',') {
+                        let token = token.trim_ascii();
+                        if token.eq_ignore_ascii_case(b"close") {
+                            keep_alive = false;
+                        } else if !token.eq_ignore_ascii_case(b"keep-alive") && !token.is_empty() {
+                            // Fields named hop-by-hop are not worth stripping one
+                            // by one: the backend's answer is not trusted again.
+                            return Err(());
+                        }
+                    }
+                }
+            }
+        }
+        let informational = (100..200).contains(&status);
+        if status == 101 {
+            // No upgrade was asked for.
+            return Err(());
+        }
+        let body = if head || informational || status == 204 || status == 304 {
+            Body::Empty
+        } else {
+            match (chunked, length) {
+                (Some(true), _) => Body::Chunked(Chunked::default()),
+                (Some(false), _) | (None, None) => Body::UntilClose,
+                (None, Some(length)) => Body::Length(length),
+            }
+        };
+        if chunked.is_some() && length.is_some() {
+            keep_alive = false;
+        }
+        Ok(Some(Self {
+            len,
+            status,
+            informational,
+            body,
+            keep_alive,
+            rewrite,
+        }))
+    }
+
+    /// The head in `buf` without its hop-by-hop fields, with `Connection:
+    /// close` when `close`.
+    fn rewritten(&self, buf: &[u8], close: bool) -> Vec<u8> {
+        let head = &buf[..self.len];
+        let mut out = Vec::with_capacity(self.len + 19);
+        let mut lines = head.split_inclusive(|&b| b == b'\n');
+        if let Some(status_line) = lines.next() {
+            out.extend_from_slice(status_line);
+        }
+        for line in lines {
+            let name = line.split(|&b| b == b':').next().unwrap_or(b"");
+            if line.trim_ascii().is_empty() || is_hop_by_hop(name.trim_ascii()) {
+                continue;
+            }
+            out.extend_from_slice(line);
+        }
+        if close {
+            out.extend_from_slice(b"connection: close\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+}
+
+/// How a response body is delimited.
+#[derive(Debug)]
+enum Body {
+    Empty,
+    /// This many bytes are left.
+    Length(u64),
+    Chunked(Chunked),
+    /// Until the backend closes the connection.
+    UntilClose,
+}
+
+impl Body {
+    /// How many bytes of `data` belong to the body.
+    fn advance(&mut self, data: &[u8]) -> Result<usize, Malformed> {
+        match self {
+            Body::Empty => Ok(0),
+            Body::Length(left) => {
+                let taken = (*left).min(data.len() as u64);
+                *left -= taken;
+                Ok(taken as usize)
+            }
+            Body::Chunked(chunked) => chunked.advance(data),
+            Body::UntilClose => Ok(data.len()),
+        }
+    }
+
+    /// Whether the whole body has been seen.
+    fn is_done(&self) -> bool {
+        match self {
+            Body::Empty | Body::Length(0) => true,
+            Body::Length(_) | Body::UntilClose => false,
+            Body::Chunked(chunked) => chunked.is_done(),
+        }
+    }
+}
+
+/// Reads more of a request from the client into `buf`. The first read of a
+/// request comes once the socket is readable, so it goes without a timer.
+async fn read_more(conn: &mut Downstream, buf: &mut Vec<u8>, first: bool) -> io::Result<usize> {
+    if buf.capacity() - buf.len() < 1024 {
+        buf.reserve(buf.len().max(FIRST_READ));
+    }
+    if first {
+        if let Some(read) = conn.read_buf(buf).now_or_never() {
+            return read;
+        }
+    }
+    match tokio::time::timeout(REQUEST_TIMEOUT, conn.read_buf(buf)).await {
+        Ok(read) => read,
+        Err(_) => Err(io::ErrorKind::TimedOut.into()),
+    }
+}
+
+/// Reads from a backend into `buf`, waiting at most `timeout`; a timer is set
+/// only when the data is not there yet.
+async fn read_timed(
+    tcp: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    timeout: Duration,
+) -> io::Result<usize> {
+    if buf.capacity() - buf.len() < 1024 {
+        buf.reserve(buf.len().max(FIRST_READ));
+    }
+    if let Some(read) = tcp.read_buf(buf).now_or_never() {
+        return read;
+    }
+    match tokio::time::timeout(timeout, tcp.read_buf(buf)).await {
+        Ok(read) => read,
+        Err(_) => Err(io::ErrorKind::TimedOut.into()),
+    }
+}
+
+/// Writes a request to a backend; a timer is set only when the socket's
+/// buffer cannot take it all at once.
+async fn write_request(tcp: &mut TcpStream, data: &[u8], timeout: Duration) -> io::Result<()> {
+    let sent = match tcp.try_write(data) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e),
+    };
+    if sent == data.len() {
+        return Ok(());
+    }
+    match tokio::time::timeout(timeout, tcp.write_all(&data[sent..])).await {
+        Ok(written) => written,
+        Err(_) => Err(io::ErrorKind::TimedOut.into()),
+    }
+}

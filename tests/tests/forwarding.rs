@@ -1,0 +1,369 @@
+//! HTTP/1.1 forwarding byte for byte: response framing (chunked with trailers,
+//! HEAD, 204, until close), hop-by-hop fields, pipelining, kept-alive
+//! connections a backend closed, and the requests the proxy forwards through
+//! Pingora's general path (chunked request bodies, `Expect`, HTTP/1.0).
+//!
+//! The backend is a scripted one on 127.0.0.1 that records every request head
+//! it reads and answers with exact bytes; the client writes and reads raw bytes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tidegate_tests::{config_file, proxy, ConfigFile, Process};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// How long any one step may take.
+const STEP: Duration = Duration::from_secs(10);
+
+/// What the scripted backend sends for a request, in pieces written one by one.
+struct Script {
+    pieces: Vec<&'static [u8]>,
+    /// Close the connection after answering.
+    close: bool,
+}
+
+/// A backend that answers each request by its path with a [`Script`], and
+/// reports every request it read (head and body) and every connection closed.
+struct ScriptedBackend {
+    addr: SocketAddr,
+    accepted: Arc<AtomicUsize>,
+    requests: mpsc::UnboundedReceiver<String>,
+    closed: mpsc::UnboundedReceiver<()>,
+}
+
+impl ScriptedBackend {
+    async fn start(script: fn(&str) -> Script) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (requests_tx, requests) = mpsc::unbounded_channel();
+        let (closed_tx, closed) = mpsc::unbounded_channel();
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let requests_tx = requests_tx.clone();
+                let closed_tx = closed_tx.clone();
+                tokio::spawn(async move {
+                    serve_script(tcp, script, requests_tx).await;
+                    let _ = closed_tx.send(());
+                });
+            }
+        });
+        Self {
+            addr,
+            accepted,
+            requests,
+            closed,
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    async fn next_request(&mut self) -> String {
+        tokio::time::timeout(STEP, self.requests.recv())
+            .await
+            .expect("the backend got a request")
+            .unwrap()
+    }
+}
+
+async fn serve_script(
+    mut tcp: TcpStream,
+    script: fn(&str) -> Script,
+    requests: mpsc::UnboundedSender<String>,
+) {
+    let mut buf = Vec::new();
+    loop {
+        let Some(request) = read_request(&mut tcp, &mut buf).await else {
+            return;
+        };
+        let path = request.split(' ').nth(1).unwrap_or_default().to_string();
+        let _ = requests.send(request);
+        let answer = script(&path);
+        for piece in answer.pieces {
+            if tcp.write_all(piece).await.is_err() {
+                return;
+            }
+            tcp.flush().await.unwrap();
+        }
+        if answer.close {
+            return;
+        }
+    }
+}
+
+/// Reads one request (head, and a body by `Content-Length` or chunked) from
+/// `tcp`; `None` once the connection closes. Bytes of the next one stay in `buf`.
+async fn read_request(tcp: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = find(buf, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end + 4]).into_owned();
+            let lower = head.to_ascii_lowercase();
+            let body_end = if lower.contains("transfer-encoding: chunked") {
+                find(&buf[end + 4..], b"0\r\n\r\n").map(|e| end + 4 + e + 5)
+            } else {
+                let length = lower
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                (buf.len() >= end + 4 + length).then_some(end + 4 + length)
+            };
+            if let Some(body_end) = body_end {
+                let request = String::from_utf8_lossy(&buf[..body_end]).into_owned();
+                buf.drain(..body_end);
+                return Some(request);
+            }
+        }
+        let n = tcp.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The proxy in front of `backend`, one worker so every request shares its
+/// upstream connections.
+fn proxy_for(backend: SocketAddr) -> (ConfigFile, Process) {
+    let config = config_file(&format!(
+        "[server]\nthreads = 1\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
+         [pool.p]\nbackends = [\"{backend}\"]\n"
+    ));
+    let proxy = proxy(&config, 1);
+    (config, proxy)
+}
+
+/// Writes `request` on a new connection to `addr` and reads until the proxy
+/// closes it (the last request asks it to).
+async fn exchange(addr: SocketAddr, request: &[u8]) -> String {
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(STEP, tcp.read_to_end(&mut all))
+        .await
+        .expect("the proxy closed the connection")
+        .unwrap();
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+fn script(path: &str) -> Script {
+    let pieces: Vec<&'static [u8]> = match path {
+        "/chunked" => vec![
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ntrailer: x-sum\r\n\r\n5\r\nhel",
+            b"lo\r\n6;ext=1\r\n world\r\n",
+            b"0\r\nx-sum: 42\r\n\r\n",
+        ],
+        "/head" => vec![b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n"],
+        "/empty" => vec![b"HTTP/1.1 204 No Content\r\n\r\n"],
+        "/until-close" => vec![b"HTTP/1.1 200 OK\r\n\r\nall of ", b"it\n"],
+        "/hop" => vec![
+            b"HTTP/1.1 200 OK\r\nconnection: keep-alive\r\nkeep-alive: timeout=5\r\n\
+              x-kept: yes\r\ncontent-length: 3\r\n\r\nhop",
+        ],
+        "/hints" => vec![
+            b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal",
+        ],
+        _ => vec![b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n"],
+    };
+    Script {
+        close: path == "/until-close" || path.starts_with("/closing"),
+        pieces,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_answers_pass_through_with_trailers_and_the_connection_is_reused() {
+    let backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    let got = exchange(
+        proxy.addr(),
+        b"GET /chunked HTTP/1.1\r\nhost: a\r\n\r\n\
+          GET /chunked HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let body = "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nx-sum: 42\r\n\r\n";
+    assert_eq!(got.matches(body).count(), 2, "{got}");
+    assert_eq!(
+        got.matches("transfer-encoding: chunked").count(),
+        2,
+        "{got}"
+    );
+    assert!(got.ends_with(body), "{got}");
+    assert_eq!(
+        backend.accepted(),
+        1,
+        "both went over one upstream connection"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_and_204_answers_end_at_their_head() {
+    let backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    let got = exchange(
+        proxy.addr(),
+        b"HEAD /head HTTP/1.1\r\nhost: a\r\n\r\n\
+          GET /empty HTTP/1.1\r\nhost: a\r\n\r\n\
+          GET /last HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let answers: Vec<&str> = got.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 3, "{got}");
+    assert!(
+        answers[0].starts_with("200 OK\r\ncontent-length: 100\r\n\r\n"),
+        "{got}"
+    );
+    assert_eq!(answers[1], "204 No Content\r\n\r\n", "{got}");
+    assert!(answers[2].ends_with("\r\n\r\nok\n"), "{got}");
+    assert_eq!(backend.accepted(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_without_a_length_ends_when_the_backend_closes() {
+    let backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    // No `connection: close` from the client: the proxy closes, as the only way
+    // to tell where the body ends.
+    let got = exchange(
+        proxy.addr(),
+        b"GET /until-close HTTP/1.1\r\nhost: a\r\n\r\n",
+    )
+    .await;
+    assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+    assert!(got.contains("connection: close\r\n"), "{got}");
+    assert!(got.ends_with("\r\n\r\nall of it\n"), "{got}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hop_by_hop_fields_stay_on_their_hop() {
+    let mut backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    let got = exchange(
+        proxy.addr(),
+        b"GET /hop HTTP/1.1\r\nhost: a\r\nconnection: keep-alive, close\r\nkeep-alive: 5\r\n\
+          te: trailers\r\nproxy-connection: keep-alive\r\nx-forwarded-proto: https\r\n\
+          x-forwarded-for: 203.0.113.9\r\nx-mine: 1\r\n\r\n",
+    )
+    .await;
+    let sent = backend.next_request().await.to_ascii_lowercase();
+    for dropped in [
+        "connection:",
+        "keep-alive:",
+        "te:",
+        "proxy-connection:",
+        "https",
+    ] {
+        assert!(
+            !sent.contains(dropped),
+            "{dropped} reached the backend: {sent}"
+        );
+    }
+    assert!(sent.contains("x-mine: 1\r\n"), "{sent}");
+    assert!(
+        sent.contains("x-forwarded-for: 203.0.113.9, 127.0.0.1\r\n"),
+        "{sent}"
+    );
+    assert!(sent.contains("x-forwarded-proto: http\r\n"), "{sent}");
+    assert!(!got.contains("keep-alive"), "{got}");
+    assert!(got.contains("x-kept: yes\r\n"), "{got}");
+    assert!(
+        got.contains("connection: close\r\n"),
+        "the client asked to close: {got}"
+    );
+    assert!(got.ends_with("\r\n\r\nhop"), "{got}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order_with_their_bodies() {
+    let mut backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    let got = exchange(
+        proxy.addr(),
+        b"GET /hints HTTP/1.1\r\nhost: a\r\n\r\n\
+          POST /form HTTP/1.1\r\nhost: a\r\ncontent-length: 7\r\n\r\nname=ab\
+          GET /last HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let statuses: Vec<&str> = got.split("HTTP/1.1 ").skip(1).map(|a| &a[..3]).collect();
+    assert_eq!(statuses, ["103", "200", "200", "200"], "{got}");
+    assert!(got.contains("link: </a.css>; rel=preload\r\n"), "{got}");
+    assert!(got.contains("\r\n\r\nfinal"), "{got}");
+    let seen: Vec<String> = [
+        backend.next_request().await,
+        backend.next_request().await,
+        backend.next_request().await,
+    ]
+    .into();
+    assert!(seen[0].starts_with("GET /hints "), "{seen:?}");
+    assert!(seen[1].starts_with("POST /form "), "{seen:?}");
+    assert!(seen[1].ends_with("\r\n\r\nname=ab"), "{seen:?}");
+    assert!(seen[2].starts_with("GET /last "), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_alive_connection_the_backend_closed_is_replaced() {
+    let mut backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    // The backend closes each connection right after answering, without
+    // saying so: the proxy keeps it, and finds it closed at the next request.
+    for (i, request) in [
+        &b"GET /closing HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n"[..],
+        b"GET /closing HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+        b"POST /closing HTTP/1.1\r\nhost: a\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi",
+        b"DELETE /closing HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let got = exchange(proxy.addr(), request).await;
+        assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "request {i}: {got}");
+        backend.next_request().await;
+        tokio::time::timeout(STEP, backend.closed.recv())
+            .await
+            .expect("the backend closed its connection");
+    }
+    assert_eq!(backend.accepted(), 4, "one new connection per request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_bodies_expect_and_http10_are_forwarded_too() {
+    let mut backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    let got = exchange(
+        proxy.addr(),
+        b"POST /upload HTTP/1.1\r\nhost: a\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n\
+          4\r\nbody\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+    let sent = backend.next_request().await;
+    assert!(sent.contains("4\r\nbody\r\n0\r\n\r\n"), "{sent}");
+
+    let got = exchange(
+        proxy.addr(),
+        b"PUT /upload HTTP/1.1\r\nhost: a\r\nexpect: 100-continue\r\ncontent-length: 4\r\n\
+          connection: close\r\n\r\nbody",
+    )
+    .await;
+    assert!(got.contains("HTTP/1.1 200 OK\r\n"), "{got}");
+    assert!(backend.next_request().await.ends_with("\r\n\r\nbody"));
+
+    let got = exchange(proxy.addr(), b"GET /old HTTP/1.0\r\nhost: a\r\n\r\n").await;
+    assert!(got.ends_with("ok\n"), "{got}");
+    assert!(backend.next_request().await.starts_with("GET /old "));
+}
