@@ -8,9 +8,10 @@
 //! buffer exists only while it holds data.
 //!
 //! [`serve`] runs a plain-text connection's keep-alive loop: between two
-//! requests it waits for the socket to become readable before handing the
-//! connection back to Pingora, so an idle connection holds no request buffer,
-//! session or request state, only the socket. It closes idle connections after
+//! requests it waits for the socket to become readable, then offers the
+//! request to [`crate::forward`] and hands what that path puts back to
+//! Pingora, so an idle connection holds no request buffer, session or request
+//! state, only the socket. It closes idle connections after
 //! the keep-alive timeout and at once when the proxy shuts down. h2c
 //! connections (known by their preface) and TLS connections are served by
 //! Pingora's own loop.

@@ -3,9 +3,11 @@
 //! Data flows one way: a TOML file becomes a validated [`tidegate_conf::Config`];
 //! [`plane::DataPlane`] turns it into a published [`routing::Routing`] of routes
 //! and pools of live [`tidegate_balancer::Backend`]s and keeps their membership
-//! and health ([`maintenance`], [`outlier`]); [`gateway::Gateway`] is the Pingora proxy logic
-//! that routes each request, asks the pool's selector for a backend and keeps its
-//! load state; [`server`] owns the listening sockets, worker threads and graceful
+//! and health ([`maintenance`], [`outlier`]); [`forward::Forwarder`] forwards plain
+//! HTTP/1.1 requests to plain HTTP/1.1 pools on Tidegate's own path, and
+//! [`gateway::Gateway`] is the Pingora proxy logic for every other request; both route
+//! each request, ask the pool's selector for a backend and keep its load state
+//! ([`request`] holds what they share); [`server`] owns the listening sockets, worker threads and graceful
 //! shutdown. [`backend_server`] is the small real HTTP backend behind
 //! `tidegate backend`, and [`demo`] wires everything together on one machine.
 

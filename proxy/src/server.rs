@@ -3,10 +3,12 @@
 //! Tidegate binds every `[[listener]]` itself (so port 0 works and the real
 //! address is announced), then runs `threads` workers, each a single-threaded
 //! tokio runtime that accepts on every listener, terminates TLS where configured,
-//! and hands each connection to Pingora's HTTP proxy (HTTP/1.1, h2c, and HTTP/2
-//! over TLS by ALPN); [`crate::downstream`] is the client connection Pingora
-//! reads and writes, and runs a plain-text connection's keep-alive loop. The control runtime on the calling thread runs the data
-//! plane's health checks and housekeeping. On SIGTERM or SIGINT it stops
+//! and serves each connection: [`crate::downstream`] runs a plain-text
+//! connection's keep-alive loop, which offers each request to Tidegate's own
+//! HTTP/1.1 path ([`crate::forward`]) first and hands the rest to Pingora's HTTP
+//! proxy (HTTP/1.1, h2c, and HTTP/2 over TLS by ALPN). Each worker also closes
+//! its idle upstream connections past their timeout. The control runtime on the
+//! calling thread runs the data plane's health checks and housekeeping. On SIGTERM or SIGINT it stops
 //! accepting, lets idle keep-alive connections go, and waits up to `grace_period`
 //! for requests in flight before returning; a second signal ends it at once.
 
