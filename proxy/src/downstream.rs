@@ -367,7 +367,9 @@ pub async fn serve<A>(
                 return;
             }
             let closing = *shutdown.borrow();
-            match forwarder.serve(&mut conn, closing).await {
+            // Boxed, so the connection's task does not carry a request's state
+            // while it waits for the next one.
+            match Box::pin(forwarder.serve(&mut conn, closing)).await {
                 Next::KeepAlive => continue,
                 Next::Close => return,
                 Next::Pingora => {}

@@ -543,7 +543,7 @@ impl Forwarder {
         };
         let until_close = matches!(response.body, Body::UntilClose);
         let close = close || until_close;
-        let written = if response.rewrite || close {
+        let written = if !response.hop_by_hop.is_empty() || close {
             let head = response.rewritten(&buf, close);
             conn.write_all(&head).await
         } else {
@@ -693,8 +693,8 @@ struct ResponseHead {
     body: Body,
     /// The backend keeps the connection open after this response.
     keep_alive: bool,
-    /// The head has hop-by-hop fields to remove.
-    rewrite: bool,
+    /// Where the head's hop-by-hop field lines are, to be left out.
+    hop_by_hop: Vec<Range<usize>>,
 }
 
 impl ResponseHead {
@@ -710,7 +710,7 @@ impl ResponseHead {
         };
         let status = parsed.code.ok_or(())?;
         let mut keep_alive = parsed.version == Some(1);
-        let mut rewrite = false;
+        let mut hop_by_hop = Vec::new();
         let mut length: Option<u64> = None;
         let mut chunked = None;
         for field in parsed.headers.iter() {
@@ -728,7 +728,14 @@ impl ResponseHead {
                 let last = field.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
                 chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
             } else if is_hop_by_hop(name) {
-                rewrite = true;
+                let start = name.as_ptr() as usize - buf.as_ptr() as usize;
+                let value_end =
+                    field.value.as_ptr() as usize - buf.as_ptr() as usize + field.value.len();
+                let end = buf[value_end..len]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(len, |at| value_end + at + 1);
+                hop_by_hop.push(start..end);
                 if name.eq_ignore_ascii_case(b"connection") {
                     for token in field.value.split(|&b| b == b',') {
                         let token = token.trim_ascii();
@@ -766,26 +773,27 @@ impl ResponseHead {
             informational,
             body,
             keep_alive,
-            rewrite,
+            hop_by_hop,
         }))
     }
 
     /// The head in `buf` without its hop-by-hop fields, with `Connection:
     /// close` when `close`.
     fn rewritten(&self, buf: &[u8], close: bool) -> Vec<u8> {
+        // The fields end before the empty line that ends the head.
         let head = &buf[..self.len];
+        let fields_end = if head.ends_with(b"\r\n") {
+            self.len - 2
+        } else {
+            self.len - 1
+        };
         let mut out = Vec::with_capacity(self.len + 19);
-        let mut lines = head.split_inclusive(|&b| b == b'\n');
-        if let Some(status_line) = lines.next() {
-            out.extend_from_slice(status_line);
+        let mut from = 0;
+        for skip in &self.hop_by_hop {
+            out.extend_from_slice(&head[from..skip.start]);
+            from = skip.end;
         }
-        for line in lines {
-            let name = line.split(|&b| b == b':').next().unwrap_or(b"");
-            if line.trim_ascii().is_empty() || is_hop_by_hop(name.trim_ascii()) {
-                continue;
-            }
-            out.extend_from_slice(line);
-        }
+        out.extend_from_slice(&head[from..fields_end.max(from)]);
         if close {
             out.extend_from_slice(b"connection: close\r\n");
         }
@@ -880,5 +888,85 @@ async fn write_request(tcp: &mut TcpStream, data: &[u8], timeout: Duration) -> i
     match tokio::time::timeout(timeout, tcp.write_all(&data[sent..])).await {
         Ok(written) => written,
         Err(_) => Err(io::ErrorKind::TimedOut.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &str, head_request: bool) -> ResponseHead {
+        ResponseHead::parse(text.as_bytes(), head_request)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn hop_by_hop_fields_are_left_out_of_the_relayed_head() {
+        let text = "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nx-a: 1\r\n\
+                    Keep-Alive: timeout=5\r\ncontent-length: 2\r\n\r\nok";
+        let parsed = head(text, false);
+        assert!(parsed.keep_alive);
+        assert_eq!(
+            parsed.rewritten(text.as_bytes(), false),
+            b"HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 2\r\n\r\n"
+        );
+        assert_eq!(
+            parsed.rewritten(text.as_bytes(), true),
+            b"HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 2\r\nconnection: close\r\n\r\n"
+        );
+        let bare = "HTTP/1.1 200 OK\nx-a: 1\nconnection: close\n\n";
+        let parsed = head(bare, false);
+        assert!(!parsed.keep_alive);
+        assert_eq!(
+            parsed.rewritten(bare.as_bytes(), false),
+            b"HTTP/1.1 200 OK\nx-a: 1\n\r\n"
+        );
+    }
+
+    #[test]
+    fn the_body_framing_follows_rfc_9112() {
+        let framing = |text: &str, head_request| format!("{:?}", head(text, head_request).body);
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n", false),
+            "Length(5)"
+        );
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n", true),
+            "Empty"
+        );
+        assert_eq!(framing("HTTP/1.1 204 No Content\r\n\r\n", false), "Empty");
+        assert_eq!(framing("HTTP/1.1 304 Not Modified\r\n\r\n", false), "Empty");
+        assert_eq!(framing("HTTP/1.1 200 OK\r\n\r\n", false), "UntilClose");
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n", false),
+            "UntilClose"
+        );
+        let both =
+            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: gzip, chunked\r\n\r\n";
+        let parsed = head(both, false);
+        assert!(matches!(parsed.body, Body::Chunked(_)));
+        assert!(!parsed.keep_alive, "a head with both is not trusted again");
+        assert!(!head("HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n", false).keep_alive);
+        assert!(head("HTTP/1.1 103 Early Hints\r\n\r\n", false).informational);
+    }
+
+    #[test]
+    fn heads_that_cannot_be_relayed_safely_are_refused() {
+        for text in [
+            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: five\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nconnection: x-secret\r\nx-secret: 1\r\n\r\n",
+            "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+            "NOT HTTP\r\n\r\n",
+        ] {
+            assert!(
+                ResponseHead::parse(text.as_bytes(), false).is_err(),
+                "{text}"
+            );
+        }
+        assert!(ResponseHead::parse(b"HTTP/1.1 200 OK\r\ncontent-le", false)
+            .unwrap()
+            .is_none());
     }
 }
