@@ -77,19 +77,6 @@ RUN_DIR_NOTE="configs, logs, runs.jsonl"
 # shellcheck source=benches/lib.sh
 source "$BENCHES/lib.sh"
 
-# wait_for_port PID PORT NAME: waits until 127.0.0.1:PORT accepts connections.
-wait_for_port() {
-    local pid=$1 port=$2 name=$3 i
-    for ((i = 0; i < 200; i++)); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || die "$name exited: $(tail -5 "$RUN_DIR/$name.err")"
-        sleep 0.05
-    done
-    die "$name does not accept on 127.0.0.1:$port after 10 s"
-}
-
 # --- the servers -------------------------------------------------------------
 
 start_backend_nginx() {
@@ -128,23 +115,6 @@ start_tidegate() {
     start "$name" "$TIDEGATE" run -c "$RUN_DIR/$name.toml"
     line=$(wait_for_line "$STARTED_PID" "$RUN_DIR/$name.out" '^tidegate: listener .* on http://')
     PROXY_URL="http://${line##*http://}/"
-    PROXY_PID=$STARTED_PID
-}
-
-# start_haproxy NAME BACKEND...: sets PROXY_URL and PROXY_PID.
-start_haproxy() {
-    local name=$1 servers="" backend i=0
-    shift
-    for backend in "$@"; do
-        i=$((i + 1))
-        servers+="${servers:+$'\n'}    server b$i $backend"
-    done
-    free_port
-    render "$CONFIGS/haproxy.cfg.tmpl" "$RUN_DIR/$name.cfg" LISTEN_PORT="$FREE_PORT" \
-        MAX_CONNECTIONS="$MAX_CONNECTIONS" SERVERS="$servers"
-    start "$name" haproxy -f "$RUN_DIR/$name.cfg"
-    wait_for_port "$STARTED_PID" "$FREE_PORT" "$name"
-    PROXY_URL="http://127.0.0.1:$FREE_PORT/"
     PROXY_PID=$STARTED_PID
 }
 

@@ -17,15 +17,21 @@
 #                 the measured requests; the profile is kept for callgrind_annotate
 #   memory        VmRSS of a fresh proxy, idle and then holding IDLE_CONNECTIONS
 #                 keep-alive client connections that have had one request each
+#   cpu           CPU time (user and system, all threads, from /proc/PID/stat)
+#                 per request at a fixed open-loop rate, Tidegate and HAProxy
+#                 (benches/configs/haproxy.cfg.tmpl, as in compare.sh) taking
+#                 turns over CPU_ROUNDS rounds; medians. A busy machine stretches
+#                 latencies far more than it changes the CPU a request costs.
 # All traffic stays on 127.0.0.1; every process started here is stopped on exit.
 #
 # Usage:
-#   benches/profile.sh                       all three measures
-#   benches/profile.sh syscalls memory       some of them
+#   benches/profile.sh                       syscalls, instructions and memory
+#   benches/profile.sh syscalls cpu          some of the measures
 # Environment (defaults in brackets):
 #   REQUESTS [20000], WARMUP_REQUESTS [2000], IDLE_CONNECTIONS [10000]
+#   CPU_RATE [5000], CPU_DURATION [10s], CPU_ROUNDS [3]
 #   TIDEGATE, LOADGEN   prebuilt binaries; otherwise `cargo build --release`
-# Needs nginx, strace and valgrind.
+# Needs nginx, strace and valgrind (and haproxy for cpu).
 
 set -euo pipefail
 
@@ -34,6 +40,10 @@ CONFIGS=$ROOT/benches/configs
 REQUESTS=${REQUESTS:-20000}
 WARMUP_REQUESTS=${WARMUP_REQUESTS:-2000}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
+CPU_RATE=${CPU_RATE:-5000}
+CPU_DURATION=${CPU_DURATION:-10s}
+CPU_ROUNDS=${CPU_ROUNDS:-3}
+MAX_CONNECTIONS=1000
 CONNECTIONS=32
 MEASURES=("$@")
 ((${#MEASURES[@]})) || MEASURES=(syscalls instructions memory)
@@ -59,6 +69,9 @@ loadgen_requests() {
 for tool in nginx strace valgrind callgrind_control callgrind_annotate; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
 done
+if [[ " ${MEASURES[*]} " == *" cpu "* ]]; then
+    command -v haproxy >/dev/null || die "haproxy is not installed"
+fi
 if [[ -z ${TIDEGATE:-} || -z ${LOADGEN:-} ]]; then
     log "building tidegate and loadgen (release)"
     (cd "$ROOT" && cargo build --release -q -p tidegate -p tidegate-bench)
@@ -153,9 +166,54 @@ measure_memory() {
         "$(awk -v a="$idle" -v b="$held" -v n="$ok" 'BEGIN { printf "%.2f", (b - a) / n }') KiB per connection"
 }
 
+# cpu_ticks PID: user and system clock ticks of every thread of PID so far.
+cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
+
+# median: the middle of the numbers on stdin (the upper one of an even count).
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }'; }
+
+measure_cpu() {
+    local hz target round out ok before after user system
+    hz=$(getconf CLK_TCK)
+    start_tidegate
+    local -A url pid
+    url[tidegate]=$PROXY_URL pid[tidegate]=$PROXY_PID
+    start_haproxy haproxy "127.0.0.1:$PORT_1" "127.0.0.1:$PORT_2"
+    url[haproxy]=$PROXY_URL pid[haproxy]=$PROXY_PID
+    local -A users systems
+    for ((round = 1; round <= CPU_ROUNDS; round++)); do
+        for target in tidegate haproxy; do
+            "$LOADGEN" --url "${url[$target]}" --connections "$CONNECTIONS" --rate "$CPU_RATE" \
+                --duration 1s --json >/dev/null
+            read -r -a before < <(cpu_ticks "${pid[$target]}")
+            out=$("$LOADGEN" --url "${url[$target]}" --connections "$CONNECTIONS" \
+                --rate "$CPU_RATE" --duration "$CPU_DURATION" --json)
+            read -r -a after < <(cpu_ticks "${pid[$target]}")
+            ok=$(json_field ok "$out")
+            ((ok > 0)) || die "no request to $target succeeded: $out"
+            user=$(awk -v t=$((after[0] - before[0])) -v hz="$hz" -v n="$ok" \
+                'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+            system=$(awk -v t=$((after[1] - before[1])) -v hz="$hz" -v n="$ok" \
+                'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+            log "cpu $target round $round: $user µs user + $system µs system per request ($ok requests)"
+            users[$target]+="$user "
+            systems[$target]+="$system "
+        done
+    done
+    stop_process "${pid[tidegate]}"
+    stop_process "${pid[haproxy]}"
+    echo "CPU time per request at $CPU_RATE req/s (median of $CPU_ROUNDS rounds of $CPU_DURATION):"
+    for target in tidegate haproxy; do
+        user=$(tr ' ' '\n' <<<"${users[$target]}" | grep . | median)
+        system=$(tr ' ' '\n' <<<"${systems[$target]}" | grep . | median)
+        printf '  %-9s %6.1f µs user + %6.1f µs system = %6.1f µs\n' "$target" "$user" "$system" \
+            "$(awk -v a="$user" -v b="$system" 'BEGIN { print a + b }')"
+    done
+}
+
 for measure in "${MEASURES[@]}"; do
     case $measure in
-    syscalls | instructions | memory) "measure_$measure" ;;
-    *) die "unknown measure $measure (syscalls, instructions, memory)" ;;
+    syscalls | instructions | memory | cpu) "measure_$measure" ;;
+    *) die "unknown measure $measure (syscalls, instructions, memory, cpu)" ;;
     esac
 done
