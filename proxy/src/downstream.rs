@@ -110,6 +110,19 @@ impl Downstream {
         self.peer
     }
 
+    /// Resolves once the client has closed the connection (or it broke);
+    /// never while it has sent more than was read, such as a pipelined
+    /// request, which stays unread.
+    pub async fn closed(&self) {
+        if self.rewound.is_empty() {
+            let mut byte = [0u8; 1];
+            if matches!(self.tcp.peek(&mut byte).await, Ok(0) | Err(_)) {
+                return;
+            }
+        }
+        std::future::pending().await
+    }
+
     /// Puts `data` back in front of what is still unread.
     pub fn rewind(&mut self, data: &[u8]) {
         let mut rewound = data.to_vec();

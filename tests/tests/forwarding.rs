@@ -1,7 +1,8 @@
 //! HTTP/1.1 forwarding byte for byte: response framing (chunked with trailers,
 //! HEAD, 204, until close), hop-by-hop fields, pipelining, kept-alive
-//! connections a backend closed, and the requests the proxy forwards through
-//! Pingora's general path (chunked request bodies, `Expect`, HTTP/1.0).
+//! connections a backend closed, a client giving up on a slow answer, and the
+//! requests the proxy forwards through Pingora's general path (chunked request
+//! bodies, `Expect`, HTTP/1.0).
 //!
 //! The backend is a scripted one on 127.0.0.1 that records every request head
 //! it reads and answers with exact bytes; the client writes and reads raw bytes.
@@ -174,6 +175,8 @@ fn script(path: &str) -> Script {
             b"HTTP/1.1 200 OK\r\nconnection: keep-alive\r\nkeep-alive: timeout=5\r\n\
               x-kept: yes\r\ncontent-length: 3\r\n\r\nhop",
         ],
+        // Never answered: the backend waits for the proxy to give up.
+        "/hold" => vec![],
         "/hints" => vec![
             b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n",
             b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal",
@@ -366,4 +369,30 @@ async fn chunked_bodies_expect_and_http10_are_forwarded_too() {
     let got = exchange(proxy.addr(), b"GET /old HTTP/1.0\r\nhost: a\r\n\r\n").await;
     assert!(got.ends_with("ok\n"), "{got}");
     assert!(backend.next_request().await.starts_with("GET /old "));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_gives_up_abandons_its_request_upstream() {
+    let mut backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    let mut tcp = TcpStream::connect(proxy.addr()).await.unwrap();
+    tcp.write_all(b"GET /hold HTTP/1.1\r\nhost: a\r\n\r\n")
+        .await
+        .unwrap();
+    backend.next_request().await;
+    let gave_up = std::time::Instant::now();
+    drop(tcp);
+    tokio::time::timeout(STEP, backend.closed.recv())
+        .await
+        .expect("the proxy closes the upstream connection of an abandoned request")
+        .unwrap();
+    let after = gave_up.elapsed();
+    println!("upstream connection closed {after:?} after the client left");
+    assert!(after < Duration::from_secs(3), "closed after {after:?}");
+    let got = exchange(
+        proxy.addr(),
+        b"GET /next HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(got.ends_with("\r\n\r\nok\n"), "{got}");
 }

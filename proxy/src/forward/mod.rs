@@ -64,6 +64,10 @@ const RELAY_READ: usize = 16 * 1024;
 /// How long a client may take to send the rest of a request once it began.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a backend may work on an answer before the proxy starts watching
+/// for the client to give up on it.
+const WATCH_CLIENT_AFTER: Duration = Duration::from_secs(1);
+
 /// What the connection does after [`Forwarder::serve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
@@ -406,13 +410,15 @@ impl Forwarder {
                     (502, kind)
                 }
                 Attempt::Broken(kind) => (502, kind),
-                Attempt::ClientGone(status) => {
+                Attempt::ClientGone(error) => {
+                    // The upstream connection is dropped half-way: the backend
+                    // sees the request abandoned.
                     return Outcome {
-                        status,
+                        status: 0,
                         member: Some(member),
-                        answered: status != 0,
+                        answered: false,
                         retries: retries.count(),
-                        error: "WriteError",
+                        error,
                         next: Next::Close,
                     };
                 }
@@ -474,11 +480,12 @@ impl Forwarder {
         let mut buf = Vec::with_capacity(FIRST_READ);
         let mut answered = false;
         let response = loop {
-            match read_timed(&mut tcp, &mut buf, pool.read_timeout()).await {
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => return Attempt::TimedOut,
-                Err(_) if buf.is_empty() && !answered => return broken("ReadError"),
+            match await_answer(&mut tcp, &mut buf, pool.read_timeout(), conn).await {
+                Err(Wait::TimedOut) => return Attempt::TimedOut,
+                Err(Wait::ClientGone) => return Attempt::ClientGone("ConnectionClosed"),
+                Err(Wait::Failed) if buf.is_empty() && !answered => return broken("ReadError"),
                 Ok(0) if buf.is_empty() && !answered => return broken("ConnectionClosed"),
-                Err(_) | Ok(0) => return Attempt::Broken("ConnectionClosed"),
+                Err(Wait::Failed) | Ok(0) => return Attempt::Broken("ConnectionClosed"),
                 Ok(_) => {}
             }
             let head = loop {
@@ -486,7 +493,7 @@ impl Forwarder {
                     Ok(Some(head)) if head.informational => {
                         // 100 Continue, 103 Early Hints: passed on as they are.
                         if conn.write_all(&buf[..head.len]).await.is_err() {
-                            return Attempt::ClientGone(0);
+                            return Attempt::ClientGone("WriteError");
                         }
                         buf.drain(..head.len);
                         answered = true;
@@ -659,9 +666,8 @@ enum Attempt {
     Unanswered(&'static str),
     /// The exchange broke before an answer could be relayed.
     Broken(&'static str),
-    /// The client went away while informational answers were relayed; the
-    /// status sent, if any.
-    ClientGone(u16),
+    /// The client closed its connection before the answer; what failed.
+    ClientGone(&'static str),
 }
 
 /// An idle connection to `addr`, if one is kept. A request that cannot be
@@ -852,6 +858,51 @@ async fn read_more(conn: &mut Downstream, buf: &mut Vec<u8>, first: bool) -> io:
     match tokio::time::timeout(REQUEST_TIMEOUT, conn.read_buf(buf)).await {
         Ok(read) => read,
         Err(_) => Err(io::ErrorKind::TimedOut.into()),
+    }
+}
+
+/// Why no bytes of an answer came.
+#[derive(Debug)]
+enum Wait {
+    TimedOut,
+    ClientGone,
+    Failed,
+}
+
+/// Reads the next bytes of an answer's head from a backend into `buf`, waiting
+/// at most `timeout`. A client that closes its connection while the backend is
+/// still working (checked once the wait passes [`WATCH_CLIENT_AFTER`], so a
+/// quick answer costs no extra system call) abandons the request.
+async fn await_answer(
+    tcp: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    timeout: Duration,
+    client: &Downstream,
+) -> Result<usize, Wait> {
+    if buf.capacity() - buf.len() < 1024 {
+        buf.reserve(buf.len().max(FIRST_READ));
+    }
+    if let Some(read) = tcp.read_buf(buf).now_or_never() {
+        return read.map_err(|_| Wait::Failed);
+    }
+    let now = tokio::time::Instant::now();
+    let deadline = now + timeout;
+    let timer = tokio::time::sleep_until(deadline.min(now + WATCH_CLIENT_AFTER));
+    tokio::pin!(timer);
+    let mut watching = false;
+    loop {
+        tokio::select! {
+            biased;
+            read = tcp.read_buf(buf) => return read.map_err(|_| Wait::Failed),
+            () = client.closed(), if watching => return Err(Wait::ClientGone),
+            () = &mut timer => {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(Wait::TimedOut);
+                }
+                watching = true;
+                timer.as_mut().reset(deadline);
+            }
+        }
     }
 }
 
