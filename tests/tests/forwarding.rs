@@ -1,8 +1,8 @@
 //! HTTP/1.1 forwarding byte for byte: response framing (chunked with trailers,
 //! HEAD, 204, until close), hop-by-hop fields, pipelining, kept-alive
-//! connections a backend closed, a client giving up on a slow answer, and the
-//! requests the proxy forwards through Pingora's general path (chunked request
-//! bodies, `Expect`, HTTP/1.0).
+//! connections a backend closed, streamed answers, a client giving up on a
+//! slow answer, and the requests the proxy forwards through Pingora's general
+//! path (chunked request bodies, `Expect`, HTTP/1.0).
 //!
 //! The backend is a scripted one on 127.0.0.1 that records every request head
 //! it reads and answers with exact bytes; the client writes and reads raw bytes.
@@ -21,6 +21,12 @@ use tokio::sync::mpsc;
 
 /// How long any one step may take.
 const STEP: Duration = Duration::from_secs(10);
+
+/// A [`Script`] piece that is not sent: the backend waits there for [`RELEASE`].
+const WAIT: &[u8] = b"<wait>";
+
+/// Lets a scripted backend past its [`WAIT`].
+static RELEASE: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
 /// What the scripted backend sends for a request, in pieces written one by one.
 struct Script {
@@ -91,6 +97,10 @@ async fn serve_script(
         let _ = requests.send(request);
         let answer = script(&path);
         for piece in answer.pieces {
+            if piece == WAIT {
+                RELEASE.notified().await;
+                continue;
+            }
             if tcp.write_all(piece).await.is_err() {
                 return;
             }
@@ -177,6 +187,11 @@ fn script(path: &str) -> Script {
         ],
         // Never answered: the backend waits for the proxy to give up.
         "/hold" => vec![],
+        "/stream" => vec![
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n",
+            WAIT,
+            b"4\r\nlast\r\n0\r\n\r\n",
+        ],
         "/hints" => vec![
             b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n",
             b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal",
@@ -395,4 +410,35 @@ async fn a_client_that_gives_up_abandons_its_request_upstream() {
     )
     .await;
     assert!(got.ends_with("\r\n\r\nok\n"), "{got}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_answer_reaches_the_client_as_it_is_produced() {
+    let backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    let mut tcp = TcpStream::connect(proxy.addr()).await.unwrap();
+    tcp.write_all(b"GET /stream HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    // The backend holds the rest of the answer until the first chunk is here.
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while find(&got, b"5\r\nfirst\r\n").is_none() {
+        let n = tokio::time::timeout(STEP, tcp.read(&mut chunk))
+            .await
+            .expect("the first chunk arrives before the answer is complete")
+            .unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&chunk[..n]);
+    }
+    RELEASE.notify_one();
+    tokio::time::timeout(STEP, tcp.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    let got = String::from_utf8_lossy(&got);
+    assert!(
+        got.ends_with("5\r\nfirst\r\n4\r\nlast\r\n0\r\n\r\n"),
+        "{got}"
+    );
 }

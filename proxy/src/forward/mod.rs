@@ -492,7 +492,8 @@ impl Forwarder {
                 match ResponseHead::parse(&buf, req.head) {
                     Ok(Some(head)) if head.informational => {
                         // 100 Continue, 103 Early Hints: passed on as they are.
-                        if conn.write_all(&buf[..head.len]).await.is_err() {
+                        let sent = conn.write_all(&buf[..head.len]).await;
+                        if sent.is_err() || conn.flush().await.is_err() {
                             return Attempt::ClientGone("WriteError");
                         }
                         buf.drain(..head.len);
@@ -585,6 +586,14 @@ impl Forwarder {
             }
             if response.body.is_done() {
                 break;
+            }
+            // What came so far goes out before waiting for more: a streamed
+            // answer (server-sent events, tokens) reaches the client as it is
+            // produced.
+            if conn.flush().await.is_err() {
+                outcome.error = "WriteError";
+                outcome.next = Next::Close;
+                return outcome;
             }
             buf.clear();
             if buf.capacity() < RELAY_READ {
