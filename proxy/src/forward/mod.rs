@@ -17,6 +17,7 @@
 //! pool, and pools that speak HTTP/2 or TLS to their backends.
 
 mod chunked;
+mod response;
 pub mod upstream;
 
 use std::io;
@@ -32,7 +33,8 @@ use tidegate_conf::UpstreamProtocol;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use self::chunked::{Chunked, Malformed};
+use self::chunked::Malformed;
+use self::response::{is_hop_by_hop, Body, ResponseHead};
 use crate::clock::Clock;
 use crate::downstream::Downstream;
 use crate::member::{Failure, Member};
@@ -690,169 +692,6 @@ fn reusable(addr: SocketAddr, idempotent: bool) -> Option<TcpStream> {
     }
 }
 
-/// Header fields that concern one connection, not the message.
-fn is_hop_by_hop(name: &[u8]) -> bool {
-    name.eq_ignore_ascii_case(b"connection")
-        || name.eq_ignore_ascii_case(b"keep-alive")
-        || name.eq_ignore_ascii_case(b"proxy-connection")
-        || name.eq_ignore_ascii_case(b"te")
-        || name.eq_ignore_ascii_case(b"upgrade")
-}
-
-/// A backend's response head, parsed.
-#[derive(Debug)]
-struct ResponseHead {
-    len: usize,
-    status: u16,
-    informational: bool,
-    body: Body,
-    /// The backend keeps the connection open after this response.
-    keep_alive: bool,
-    /// Where the head's hop-by-hop field lines are, to be left out.
-    hop_by_hop: Vec<Range<usize>>,
-}
-
-impl ResponseHead {
-    /// The head at the start of `buf`, `None` while incomplete; `head` when it
-    /// answers a HEAD request (so it has no body, whatever it says).
-    fn parse(buf: &[u8], head: bool) -> Result<Option<Self>, ()> {
-        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut parsed = httparse::Response::new(&mut fields);
-        let len = match parsed.parse(buf) {
-            Ok(httparse::Status::Complete(len)) => len,
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(_) => return Err(()),
-        };
-        let status = parsed.code.ok_or(())?;
-        let mut keep_alive = parsed.version == Some(1);
-        let mut hop_by_hop = Vec::new();
-        let mut length: Option<u64> = None;
-        let mut chunked = None;
-        for field in parsed.headers.iter() {
-            let name = field.name.as_bytes();
-            if name.eq_ignore_ascii_case(b"content-length") {
-                let value = std::str::from_utf8(field.value)
-                    .ok()
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .ok_or(())?;
-                if length.is_some_and(|l| l != value) {
-                    return Err(());
-                }
-                length = Some(value);
-            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                let last = field.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
-                chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-            } else if is_hop_by_hop(name) {
-                let start = name.as_ptr() as usize - buf.as_ptr() as usize;
-                let value_end =
-                    field.value.as_ptr() as usize - buf.as_ptr() as usize + field.value.len();
-                let end = buf[value_end..len]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(len, |at| value_end + at + 1);
-                hop_by_hop.push(start..end);
-                if name.eq_ignore_ascii_case(b"connection") {
-                    for token in field.value.split(|&b| b == b',') {
-                        let token = token.trim_ascii();
-                        if token.eq_ignore_ascii_case(b"close") {
-                            keep_alive = false;
-                        } else if !token.eq_ignore_ascii_case(b"keep-alive") && !token.is_empty() {
-                            // Fields named hop-by-hop are not worth stripping one
-                            // by one: the backend's answer is not trusted again.
-                            return Err(());
-                        }
-                    }
-                }
-            }
-        }
-        let informational = (100..200).contains(&status);
-        if status == 101 {
-            // No upgrade was asked for.
-            return Err(());
-        }
-        let body = if head || informational || status == 204 || status == 304 {
-            Body::Empty
-        } else {
-            match (chunked, length) {
-                (Some(true), _) => Body::Chunked(Chunked::default()),
-                (Some(false), _) | (None, None) => Body::UntilClose,
-                (None, Some(length)) => Body::Length(length),
-            }
-        };
-        if chunked.is_some() && length.is_some() {
-            keep_alive = false;
-        }
-        Ok(Some(Self {
-            len,
-            status,
-            informational,
-            body,
-            keep_alive,
-            hop_by_hop,
-        }))
-    }
-
-    /// The head in `buf` without its hop-by-hop fields, with `Connection:
-    /// close` when `close`.
-    fn rewritten(&self, buf: &[u8], close: bool) -> Vec<u8> {
-        // The fields end before the empty line that ends the head.
-        let head = &buf[..self.len];
-        let fields_end = if head.ends_with(b"\r\n") {
-            self.len - 2
-        } else {
-            self.len - 1
-        };
-        let mut out = Vec::with_capacity(self.len + 19);
-        let mut from = 0;
-        for skip in &self.hop_by_hop {
-            out.extend_from_slice(&head[from..skip.start]);
-            from = skip.end;
-        }
-        out.extend_from_slice(&head[from..fields_end.max(from)]);
-        if close {
-            out.extend_from_slice(b"connection: close\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
-        out
-    }
-}
-
-/// How a response body is delimited.
-#[derive(Debug)]
-enum Body {
-    Empty,
-    /// This many bytes are left.
-    Length(u64),
-    Chunked(Chunked),
-    /// Until the backend closes the connection.
-    UntilClose,
-}
-
-impl Body {
-    /// How many bytes of `data` belong to the body.
-    fn advance(&mut self, data: &[u8]) -> Result<usize, Malformed> {
-        match self {
-            Body::Empty => Ok(0),
-            Body::Length(left) => {
-                let taken = (*left).min(data.len() as u64);
-                *left -= taken;
-                Ok(taken as usize)
-            }
-            Body::Chunked(chunked) => chunked.advance(data),
-            Body::UntilClose => Ok(data.len()),
-        }
-    }
-
-    /// Whether the whole body has been seen.
-    fn is_done(&self) -> bool {
-        match self {
-            Body::Empty | Body::Length(0) => true,
-            Body::Length(_) | Body::UntilClose => false,
-            Body::Chunked(chunked) => chunked.is_done(),
-        }
-    }
-}
-
 /// Reads more of a request from the client into `buf`. The first read of a
 /// request comes once the socket is readable, so it goes without a timer.
 async fn read_more(conn: &mut Downstream, buf: &mut Vec<u8>, first: bool) -> io::Result<usize> {
@@ -948,85 +787,5 @@ async fn write_request(tcp: &mut TcpStream, data: &[u8], timeout: Duration) -> i
     match tokio::time::timeout(timeout, tcp.write_all(&data[sent..])).await {
         Ok(written) => written,
         Err(_) => Err(io::ErrorKind::TimedOut.into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn head(text: &str, head_request: bool) -> ResponseHead {
-        ResponseHead::parse(text.as_bytes(), head_request)
-            .unwrap()
-            .unwrap()
-    }
-
-    #[test]
-    fn hop_by_hop_fields_are_left_out_of_the_relayed_head() {
-        let text = "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nx-a: 1\r\n\
-                    Keep-Alive: timeout=5\r\ncontent-length: 2\r\n\r\nok";
-        let parsed = head(text, false);
-        assert!(parsed.keep_alive);
-        assert_eq!(
-            parsed.rewritten(text.as_bytes(), false),
-            b"HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 2\r\n\r\n"
-        );
-        assert_eq!(
-            parsed.rewritten(text.as_bytes(), true),
-            b"HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 2\r\nconnection: close\r\n\r\n"
-        );
-        let bare = "HTTP/1.1 200 OK\nx-a: 1\nconnection: close\n\n";
-        let parsed = head(bare, false);
-        assert!(!parsed.keep_alive);
-        assert_eq!(
-            parsed.rewritten(bare.as_bytes(), false),
-            b"HTTP/1.1 200 OK\nx-a: 1\n\r\n"
-        );
-    }
-
-    #[test]
-    fn the_body_framing_follows_rfc_9112() {
-        let framing = |text: &str, head_request| format!("{:?}", head(text, head_request).body);
-        assert_eq!(
-            framing("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n", false),
-            "Length(5)"
-        );
-        assert_eq!(
-            framing("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n", true),
-            "Empty"
-        );
-        assert_eq!(framing("HTTP/1.1 204 No Content\r\n\r\n", false), "Empty");
-        assert_eq!(framing("HTTP/1.1 304 Not Modified\r\n\r\n", false), "Empty");
-        assert_eq!(framing("HTTP/1.1 200 OK\r\n\r\n", false), "UntilClose");
-        assert_eq!(
-            framing("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n", false),
-            "UntilClose"
-        );
-        let both =
-            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: gzip, chunked\r\n\r\n";
-        let parsed = head(both, false);
-        assert!(matches!(parsed.body, Body::Chunked(_)));
-        assert!(!parsed.keep_alive, "a head with both is not trusted again");
-        assert!(!head("HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n", false).keep_alive);
-        assert!(head("HTTP/1.1 103 Early Hints\r\n\r\n", false).informational);
-    }
-
-    #[test]
-    fn heads_that_cannot_be_relayed_safely_are_refused() {
-        for text in [
-            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n",
-            "HTTP/1.1 200 OK\r\ncontent-length: five\r\n\r\n",
-            "HTTP/1.1 200 OK\r\nconnection: x-secret\r\nx-secret: 1\r\n\r\n",
-            "HTTP/1.1 101 Switching Protocols\r\n\r\n",
-            "NOT HTTP\r\n\r\n",
-        ] {
-            assert!(
-                ResponseHead::parse(text.as_bytes(), false).is_err(),
-                "{text}"
-            );
-        }
-        assert!(ResponseHead::parse(b"HTTP/1.1 200 OK\r\ncontent-le", false)
-            .unwrap()
-            .is_none());
     }
 }
