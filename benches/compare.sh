@@ -308,6 +308,12 @@ cpu_busy() {
 
 BUSY_BEFORE=$(cpu_busy)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# steal_ticks: CPU time the hypervisor gave to other guests, then all CPU time,
+# in ticks since boot. On a shared host, steal during the run is what stretches
+# latencies without showing up as work on this machine.
+steal_ticks() { awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+read -r STEAL_START TICKS_START < <(steal_ticks)
 log "run directory $RUN_DIR; sections: $SECTIONS; $ROUNDS round(s) of $DURATION after $WARMUP warmup"
 log "before the run: ${BUSY_BEFORE}% of the CPUs busy, load average $LOAD_BEFORE"
 start_backend_nginx
@@ -336,7 +342,10 @@ CONTEXT=$RUN_DIR/context.md
     echo "| nginx | $(nginx -v 2>&1 | sed 's|.*nginx/||') |"
     echo "| Tidegate | $("$TIDEGATE" --version) (release build) |"
     echo "| load generator | $("$LOADGEN" --version), one thread |"
+    steal=0 ticks=0
+    read -r steal ticks < <(steal_ticks)
     echo "| other work on the machine | ${BUSY_BEFORE}% of the CPUs busy just before the run; load average $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after |"
+    echo "| host steal time during the run | $(awk -v s=$((steal - STEAL_START)) -v t=$((ticks - TICKS_START)) 'BEGIN { printf "%.1f", t ? 100 * s / t : 0 }')% of all CPU time (the steal column of /proc/stat) |"
     echo
     echo "$ROUNDS round(s); each run measures $DURATION after $WARMUP of unmeasured warmup; within a round the"
     echo "targets take turns. Every proxy has one worker thread, upstream keep-alive, least connections"
