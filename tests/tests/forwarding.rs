@@ -179,6 +179,7 @@ fn script(path: &str) -> Script {
             b"0\r\nx-sum: 42\r\n\r\n",
         ],
         "/head" => vec![b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n"],
+        "/http10" => vec![b"HTTP/1.0 200 OK\r\ncontent-length: 4\r\n\r\nold\n"],
         "/empty" => vec![b"HTTP/1.1 204 No Content\r\n\r\n"],
         "/until-close" => vec![b"HTTP/1.1 200 OK\r\n\r\nall of ", b"it\n"],
         "/hop" => vec![
@@ -199,7 +200,7 @@ fn script(path: &str) -> Script {
         _ => vec![b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n"],
     };
     Script {
-        close: path == "/until-close" || path.starts_with("/closing"),
+        close: path == "/until-close" || path == "/http10" || path.starts_with("/closing"),
         pieces,
     }
 }
@@ -440,5 +441,25 @@ async fn a_streamed_answer_reaches_the_client_as_it_is_produced() {
     assert!(
         got.ends_with("5\r\nfirst\r\n4\r\nlast\r\n0\r\n\r\n"),
         "{got}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http10_backend_is_relayed_in_http11_and_the_client_keeps_its_connection() {
+    let backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    let got = exchange(
+        proxy.addr(),
+        b"GET /http10 HTTP/1.1\r\nhost: a\r\n\r\n\
+          GET /http10 HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(got.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{got}");
+    assert_eq!(got.matches("\r\n\r\nold\n").count(), 2, "{got}");
+    assert!(!got.contains("HTTP/1.0"), "{got}");
+    assert_eq!(
+        backend.accepted(),
+        2,
+        "an HTTP/1.0 backend's connection is not reused"
     );
 }

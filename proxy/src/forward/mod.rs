@@ -553,7 +553,7 @@ impl Forwarder {
         };
         let until_close = matches!(response.body, Body::UntilClose);
         let close = close || until_close;
-        let written = if !response.hop_by_hop.is_empty() || close {
+        let written = if response.needs_rewrite(close) {
             let head = response.rewritten(&buf, close);
             conn.write_all(&head).await
         } else {

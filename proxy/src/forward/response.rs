@@ -28,6 +28,10 @@ pub(super) struct ResponseHead {
     pub keep_alive: bool,
     /// Where the head's hop-by-hop field lines are, to be left out.
     pub hop_by_hop: Vec<Range<usize>>,
+    /// The backend answered in HTTP/1.0: the relayed head says HTTP/1.1, as a
+    /// proxy sends its own version (RFC 9110, section 6.2), so an HTTP/1.1
+    /// client keeps its connection.
+    pub http10: bool,
 }
 
 impl ResponseHead {
@@ -107,11 +111,18 @@ impl ResponseHead {
             body,
             keep_alive,
             hop_by_hop,
+            http10: parsed.version == Some(0),
         }))
     }
 
-    /// The head in `buf` without its hop-by-hop fields, with `Connection:
-    /// close` when `close`.
+    /// Whether the head must be rewritten to be relayed (with `Connection:
+    /// close` when `close`), rather than sent as the backend wrote it.
+    pub fn needs_rewrite(&self, close: bool) -> bool {
+        close || self.http10 || !self.hop_by_hop.is_empty()
+    }
+
+    /// The head in `buf` in HTTP/1.1, without its hop-by-hop fields, with
+    /// `Connection: close` when `close`.
     pub fn rewritten(&self, buf: &[u8], close: bool) -> Vec<u8> {
         // The fields end before the empty line that ends the head.
         let head = &buf[..self.len];
@@ -127,6 +138,10 @@ impl ResponseHead {
             from = skip.end;
         }
         out.extend_from_slice(&head[from..fields_end.max(from)]);
+        if self.http10 {
+            // "HTTP/1.0" starts the status line.
+            out[..8].copy_from_slice(b"HTTP/1.1");
+        }
         if close {
             out.extend_from_slice(b"connection: close\r\n");
         }
@@ -227,7 +242,15 @@ mod tests {
         let parsed = head(both, false);
         assert!(matches!(parsed.body, Body::Chunked(_)));
         assert!(!parsed.keep_alive, "a head with both is not trusted again");
-        assert!(!head("HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n", false).keep_alive);
+        let old = "HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n";
+        let parsed = head(old, false);
+        assert!(!parsed.keep_alive);
+        assert!(parsed.needs_rewrite(false));
+        assert_eq!(
+            parsed.rewritten(old.as_bytes(), false),
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+            "the client hears the proxy's own version"
+        );
         assert!(head("HTTP/1.1 103 Early Hints\r\n\r\n", false).informational);
     }
 
