@@ -180,6 +180,8 @@ fn script(path: &str) -> Script {
         ],
         "/head" => vec![b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n"],
         "/http10" => vec![b"HTTP/1.0 200 OK\r\ncontent-length: 4\r\n\r\nold\n"],
+        // A body after the head of an answer to HEAD, as some backends send.
+        "/head-with-body" => vec![b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n", b"oops\n"],
         "/empty" => vec![b"HTTP/1.1 204 No Content\r\n\r\n"],
         "/until-close" => vec![b"HTTP/1.1 200 OK\r\n\r\nall of ", b"it\n"],
         "/hop" => vec![
@@ -461,5 +463,27 @@ async fn an_http10_backend_is_relayed_in_http11_and_the_client_keeps_its_connect
         backend.accepted(),
         2,
         "an HTTP/1.0 backend's connection is not reused"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_a_backend_sends_unasked_do_not_become_the_next_answer() {
+    let backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    let got = exchange(
+        proxy.addr(),
+        b"HEAD /head-with-body HTTP/1.1\r\nhost: a\r\n\r\n\
+          GET /after HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let answers: Vec<&str> = got.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 2, "{got}");
+    assert!(answers[0].ends_with("content-length: 5\r\n\r\n"), "{got}");
+    assert!(answers[1].starts_with("200 OK\r\n"), "{got}");
+    assert!(answers[1].ends_with("\r\n\r\nok\n"), "{got}");
+    assert_eq!(
+        backend.accepted(),
+        2,
+        "the connection with stray bytes is not reused"
     );
 }

@@ -452,11 +452,7 @@ impl Forwarder {
     ) -> Attempt {
         let pool = &*req.pool;
         let addr = member.addr();
-        let reused = if fresh {
-            None
-        } else {
-            reusable(addr, req.idempotent)
-        };
+        let reused = if fresh { None } else { reusable(addr) };
         let (mut tcp, reused) = match reused {
             Some(tcp) => (tcp, true),
             None => match upstream::connect(addr, pool.connect_timeout()).await {
@@ -503,6 +499,9 @@ impl Forwarder {
                     }
                     Ok(Some(head)) => break Some(head),
                     Ok(None) if buf.len() < MAX_RESPONSE_HEAD => break None,
+                    // Bytes that are no answer, on a kept-alive connection, are
+                    // most likely left over from the backend's previous answer.
+                    Ok(None) | Err(()) if !answered => return broken("InvalidHTTPHeader"),
                     Ok(None) | Err(()) => return Attempt::Broken("InvalidHTTPHeader"),
                 }
             };
@@ -681,12 +680,11 @@ enum Attempt {
     ClientGone(&'static str),
 }
 
-/// An idle connection to `addr`, if one is kept. A request that cannot be
-/// retried on a fresh connection only gets one checked to be open.
-fn reusable(addr: SocketAddr, idempotent: bool) -> Option<TcpStream> {
+/// An idle connection to `addr` that is still open, if one is kept.
+fn reusable(addr: SocketAddr) -> Option<TcpStream> {
     loop {
         let tcp = upstream::take(addr)?;
-        if idempotent || upstream::is_open(&tcp) {
+        if upstream::is_open(&tcp) {
             return Some(tcp);
         }
     }

@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -83,12 +84,23 @@ pub async fn sweep() {
     }
 }
 
-/// Whether an idle connection still looks usable: the backend has neither
-/// closed it nor sent anything unasked. One non-blocking read, so it is spent
-/// only where a request cannot be retried on a fresh connection.
+/// Whether an idle connection is still usable: the backend has neither
+/// closed it nor sent anything unasked since its last answer (such as a body
+/// after the head of an answer to HEAD).
+///
+/// Usually free: reading the end of an answer left the socket marked not
+/// readable, and only an event from the kernel marks it again. Only then does
+/// a non-blocking read tell what came.
 pub fn is_open(tcp: &TcpStream) -> bool {
-    let mut byte = [0u8; 1];
-    matches!(tcp.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    let mut cx = Context::from_waker(Waker::noop());
+    match tcp.poll_read_ready(&mut cx) {
+        Poll::Pending => true,
+        Poll::Ready(Err(_)) => false,
+        Poll::Ready(Ok(())) => {
+            let mut byte = [0u8; 1];
+            matches!(tcp.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        }
+    }
 }
 
 /// Why a connection could not be made, in the words of the error bodies and
@@ -143,6 +155,20 @@ mod tests {
         let (accepted, _) = listener.accept().await.unwrap();
         assert!(is_open(&tcp));
         drop(accepted);
+        tcp.readable().await.unwrap();
+        assert!(!is_open(&tcp));
+    }
+
+    #[tokio::test]
+    async fn a_connection_with_unasked_bytes_is_not_open() {
+        use tokio::io::AsyncWriteExt;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp = connect(listener.local_addr().unwrap(), Duration::from_secs(1))
+            .await
+            .unwrap();
+        let (mut accepted, _) = listener.accept().await.unwrap();
+        assert!(is_open(&tcp));
+        accepted.write_all(b"late body").await.unwrap();
         tcp.readable().await.unwrap();
         assert!(!is_open(&tcp));
     }
