@@ -34,7 +34,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use self::chunked::Malformed;
-use self::response::{is_hop_by_hop, Body, ResponseHead};
+use self::response::{content_length, is_hop_by_hop, Body, ResponseHead};
 use crate::clock::Clock;
 use crate::downstream::Downstream;
 use crate::member::{Failure, Member};
@@ -246,11 +246,11 @@ impl Forwarder {
                 }
                 host = Some(field.value);
             } else if name.eq_ignore_ascii_case(b"content-length") {
-                let len = std::str::from_utf8(field.value)
-                    .ok()
-                    .and_then(|v| v.trim().parse::<usize>().ok());
+                let len = content_length(field.value);
                 match (body_len, len) {
-                    (None, Some(len)) if len <= MAX_REQUEST_BODY => body_len = Some(len),
+                    (None, Some(len)) if len <= MAX_REQUEST_BODY as u64 => {
+                        body_len = Some(len as usize);
+                    }
                     _ => return Err(Parse::Elsewhere),
                 }
             } else if name.eq_ignore_ascii_case(b"connection") {

@@ -17,6 +17,16 @@ pub(super) fn is_hop_by_hop(name: &[u8]) -> bool {
         || name.eq_ignore_ascii_case(b"upgrade")
 }
 
+/// A `Content-Length` value: digits only (RFC 9110, section 8.6), so no
+/// sign or other text that a peer might read differently.
+pub(super) fn content_length(value: &[u8]) -> Option<u64> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
 /// A backend's response head, parsed.
 #[derive(Debug)]
 pub(super) struct ResponseHead {
@@ -53,10 +63,7 @@ impl ResponseHead {
         for field in parsed.headers.iter() {
             let name = field.name.as_bytes();
             if name.eq_ignore_ascii_case(b"content-length") {
-                let value = std::str::from_utf8(field.value)
-                    .ok()
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .ok_or(())?;
+                let value = content_length(field.value).ok_or(())?;
                 if length.is_some_and(|l| l != value) {
                     return Err(());
                 }
@@ -259,6 +266,8 @@ mod tests {
         for text in [
             "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n",
             "HTTP/1.1 200 OK\r\ncontent-length: five\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: +5\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 5, 5\r\n\r\n",
             "HTTP/1.1 200 OK\r\nconnection: x-secret\r\nx-secret: 1\r\n\r\n",
             "HTTP/1.1 101 Switching Protocols\r\n\r\n",
             "NOT HTTP\r\n\r\n",
