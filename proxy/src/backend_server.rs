@@ -43,6 +43,23 @@ struct Behaviour {
     failure: Bytes,
 }
 
+/// How often [`parent_exited`] looks at the parent process.
+const PARENT_CHECK: Duration = Duration::from_millis(500);
+
+/// Resolves once the process that started this one has exited: this process
+/// then has another parent (it was adopted by init or a subreaper). Works when
+/// the parent was killed outright and could not stop its children itself.
+pub async fn parent_exited() {
+    let parent = std::os::unix::process::parent_id();
+    let mut ticks = tokio::time::interval(PARENT_CHECK);
+    loop {
+        ticks.tick().await;
+        if std::os::unix::process::parent_id() != parent {
+            return;
+        }
+    }
+}
+
 /// Serves `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,

@@ -66,7 +66,7 @@ scale_down_delay = "30s"      # shrink only after load has stayed low this long
 
 [driver.local]
 kind = "process"
-command = ["tidegate", "backend", "--port", "{port}", "--region", "{region}", "--latency", "50ms", "--jitter", "10ms"]
+command = ["tidegate", "backend", "--port", "{port}", "--region", "{region}", "--latency", "50ms", "--jitter", "10ms", "--exit-with-parent"]
 ports = "{ports}"
 regions = ["eu-west", "us-east"]
 "#;

@@ -78,6 +78,10 @@ enum Command {
         /// Status of the failed answers.
         #[arg(long, default_value_t = 500)]
         fail_status: u16,
+        /// Exit when the process that started this one exits, even when it
+        /// is killed outright (for backends a process driver starts).
+        #[arg(long)]
+        exit_with_parent: bool,
     },
 }
 
@@ -129,6 +133,7 @@ fn main() -> ExitCode {
             region,
             fail_rate,
             fail_status,
+            exit_with_parent,
         } => {
             init_logs(LogFormat::Text);
             let options = BackendOptions {
@@ -138,7 +143,7 @@ fn main() -> ExitCode {
                 fail_rate: fail_rate.clamp(0.0, 1.0),
                 fail_status: http::StatusCode::from_u16(fail_status).ok(),
             };
-            backend(SocketAddr::new(host, port), options)
+            backend(SocketAddr::new(host, port), options, exit_with_parent)
         }
     };
     match result {
@@ -196,7 +201,11 @@ fn check(path: &std::path::Path) -> ExitCode {
     }
 }
 
-fn backend(address: SocketAddr, options: BackendOptions) -> Result<(), StartError> {
+fn backend(
+    address: SocketAddr,
+    options: BackendOptions,
+    exit_with_parent: bool,
+) -> Result<(), StartError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -211,7 +220,20 @@ fn backend(address: SocketAddr, options: BackendOptions) -> Result<(), StartErro
             .local_addr()
             .map_err(|source| StartError::Bind { address, source })?;
         println!("tidegate backend listening on http://{bound}");
-        backend_server::serve(listener, options, signals.recv()).await;
+        let parent_exited = async {
+            if exit_with_parent {
+                backend_server::parent_exited().await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        let stop = async {
+            tokio::select! {
+                () = signals.recv() => {}
+                () = parent_exited => tracing::info!("the parent process exited; stopping"),
+            }
+        };
+        backend_server::serve(listener, options, stop).await;
         Ok(())
     })
 }

@@ -109,3 +109,52 @@ async fn the_demo_serves_both_regions() {
         "the banner says what to try"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demos_scaled_backends_exit_when_the_demo_is_killed() {
+    let demo = spawn(
+        &["demo", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
+        "admin ",
+        1,
+    );
+    let admin = demo.addr();
+    let client = client();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let scaled: Vec<std::net::SocketAddr> = loop {
+        let pool = get(&client, admin, "/api/v1/pools/agents", &[])
+            .await
+            .unwrap();
+        let addresses: Vec<_> = pool
+            .body
+            .split("\"address\":\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next()?.parse().ok())
+            .collect();
+        if addresses.len() >= 2 {
+            break addresses;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scaler started no backends: {}",
+            pool.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for addr in &scaled {
+        tokio::net::TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("{addr} is not up: {e}"));
+    }
+    // SIGKILL: the demo cannot stop its children itself.
+    drop(demo);
+    for addr in scaled {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while tokio::net::TcpStream::connect(addr).await.is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{addr} still runs 5 s after the demo was killed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
