@@ -88,7 +88,7 @@ fn autoscaling_example_scales_with_the_process_driver() {
     assert!(matches!(
         &driver.kind,
         tidegate_conf::DriverKind::Process { command, .. }
-            if command == &["tidegate", "backend", "--port", "{port}"]
+            if command == &["tidegate", "backend", "--port", "{port}", "--exit-with-parent"]
     ));
     let kinds: Vec<&str> = config.drivers.iter().map(|d| d.kind.name()).collect();
     assert_eq!(kinds, ["process", "exec", "http"]);
