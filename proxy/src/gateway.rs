@@ -27,6 +27,7 @@ use tidegate_balancer::{Backend, InFlightGuard, Nanos};
 use tidegate_conf::UpstreamProtocol;
 
 use crate::clock::Clock;
+use crate::forward::Forwarder;
 use crate::member::{Failure, Member};
 use crate::outlier;
 use crate::pool::{Admission, Pool, Retries};
@@ -74,6 +75,17 @@ impl Gateway {
             clock,
             access_log,
         }
+    }
+
+    /// Tidegate's own HTTP/1.1 forwarding with this listener's routing,
+    /// region, clock and access log (for a plain-text listener).
+    pub fn forwarder(&self) -> Forwarder {
+        Forwarder::new(
+            Arc::clone(&self.routing),
+            self.region.as_deref(),
+            self.clock,
+            self.access_log,
+        )
     }
 }
 

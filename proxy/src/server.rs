@@ -223,20 +223,18 @@ impl Proxy {
         let mut apps = Vec::new();
         let mut forwarders = Vec::new();
         for listener in &self.listeners {
-            forwarders.push(listener.tls.is_none().then(|| {
-                Arc::new(Forwarder::new(
-                    Arc::clone(self.plane.routing()),
-                    listener.region.as_deref(),
-                    self.plane.clock(),
-                    self.access_log,
-                ))
-            }));
             let gateway = Gateway::new(
                 Arc::clone(self.plane.routing()),
                 listener.region.as_deref(),
                 listener.tls.is_some(),
                 self.plane.clock(),
                 self.access_log,
+            );
+            forwarders.push(
+                listener
+                    .tls
+                    .is_none()
+                    .then(|| Arc::new(gateway.forwarder())),
             );
             let mut proxy = http_proxy(&conf, gateway);
             let mut options = HttpServerOptions::default();

@@ -383,7 +383,9 @@ impl Forwarder {
                     tried.push(backend);
                     continue;
                 }
-                Attempt::ConnectFailed(kind) => {
+                // The backend could not be reached, or dropped a new connection
+                // before any answer: another backend, within the budget.
+                Attempt::ConnectFailed(kind) | Attempt::Unanswered(kind) => {
                     outlier::record_failure(pool, &member, Failure::Connect, now);
                     tried.push(Arc::clone(&backend));
                     if retries.take(pool) {
@@ -402,14 +404,6 @@ impl Forwarder {
                     tried.push(backend);
                     stale = Some(member);
                     continue;
-                }
-                Attempt::Unanswered(kind) => {
-                    outlier::record_failure(pool, &member, Failure::Connect, now);
-                    tried.push(Arc::clone(&backend));
-                    if retries.take(pool) {
-                        continue;
-                    }
-                    (502, kind)
                 }
                 Attempt::Broken(kind) => (502, kind),
                 Attempt::ClientGone(error) => {
@@ -690,12 +684,17 @@ fn reusable(addr: SocketAddr) -> Option<TcpStream> {
     }
 }
 
-/// Reads more of a request from the client into `buf`. The first read of a
-/// request comes once the socket is readable, so it goes without a timer.
-async fn read_more(conn: &mut Downstream, buf: &mut Vec<u8>, first: bool) -> io::Result<usize> {
+/// Makes room in `buf` for the next read, doubling it when less than 1 KiB is left.
+fn make_room(buf: &mut Vec<u8>) {
     if buf.capacity() - buf.len() < 1024 {
         buf.reserve(buf.len().max(FIRST_READ));
     }
+}
+
+/// Reads more of a request from the client into `buf`. The first read of a
+/// request comes once the socket is readable, so it goes without a timer.
+async fn read_more(conn: &mut Downstream, buf: &mut Vec<u8>, first: bool) -> io::Result<usize> {
+    make_room(buf);
     if first {
         if let Some(read) = conn.read_buf(buf).now_or_never() {
             return read;
@@ -725,9 +724,7 @@ async fn await_answer(
     timeout: Duration,
     client: &Downstream,
 ) -> Result<usize, Wait> {
-    if buf.capacity() - buf.len() < 1024 {
-        buf.reserve(buf.len().max(FIRST_READ));
-    }
+    make_room(buf);
     if let Some(read) = tcp.read_buf(buf).now_or_never() {
         return read.map_err(|_| Wait::Failed);
     }
@@ -759,9 +756,7 @@ async fn read_timed(
     buf: &mut Vec<u8>,
     timeout: Duration,
 ) -> io::Result<usize> {
-    if buf.capacity() - buf.len() < 1024 {
-        buf.reserve(buf.len().max(FIRST_READ));
-    }
+    make_room(buf);
     if let Some(read) = tcp.read_buf(buf).now_or_never() {
         return read;
     }
