@@ -64,7 +64,8 @@ pub fn put(addr: SocketAddr, tcp: TcpStream, idle_timeout: Duration) {
 }
 
 /// Idle connections this worker holds to `addr`.
-pub fn idle_count(addr: SocketAddr) -> usize {
+#[cfg(test)]
+fn idle_count(addr: SocketAddr) -> usize {
     IDLE.with(|idle| idle.borrow().get(&addr).map_or(0, Vec::len))
 }
 
