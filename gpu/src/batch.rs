@@ -1,6 +1,10 @@
 //! A batch ready to fit: standardized series, the grid's points, and each series'
 //! initial state (with the first row its loss scores).
 //!
+//! Each series is fitted once per half-life of the grid: a batch has one *member* per
+//! (series, half-life), member `m` being series `m / half_lives` with discount
+//! `m % half_lives`. Members of a series share its values and initial state.
+//!
 //! Built once per fit call on the CPU; both backends read the same batch, which is what
 //! makes their starting states identical. Each series is standardized (mean 0, standard
 //! deviation 1, computed in f64) so f32 keeps its precision whatever the units: a level
@@ -8,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use crate::grid::{Grid, Loss, Params};
+use crate::grid::{discount, Grid, Loss, Params};
 use crate::init::{initial_state, InitState};
 use crate::series::Series;
 
@@ -21,6 +25,8 @@ pub struct Batch<'a> {
     points: Vec<Params>,
     lambdas: Vec<f32>,
     loss: Loss,
+    half_lives: Vec<f32>,
+    discounts: Vec<f32>,
     inits: Vec<InitState>,
 }
 
@@ -92,6 +98,8 @@ impl<'a> Batch<'a> {
             points: grid.points().collect(),
             lambdas: grid.lambdas().to_vec(),
             loss: grid.loss(),
+            half_lives: grid.half_lives().to_vec(),
+            discounts: grid.half_lives().iter().map(|&h| discount(h)).collect(),
             inits: Vec::with_capacity(series.len()),
         };
         for (scaling, values, init) in prepared {
@@ -142,9 +150,25 @@ impl<'a> Batch<'a> {
         &self.inits
     }
 
-    /// (series, recursion) pairs to run; each scores `lambdas().len()` grid points.
+    /// The grid's half-lives, in rows: each series is fitted once per half-life.
+    pub fn half_lives(&self) -> &[f32] {
+        &self.half_lives
+    }
+
+    /// Members: (series, half-life) fits, series-major.
+    pub fn members(&self) -> usize {
+        self.series.len() * self.half_lives.len()
+    }
+
+    /// The series of member `member` and the per-row discount of its loss.
+    pub fn member(&self, member: usize) -> (usize, f32) {
+        let per_series = self.discounts.len().max(1);
+        (member / per_series, self.discounts[member % per_series])
+    }
+
+    /// (member, recursion) pairs to run; each scores `lambdas().len()` grid points.
     pub fn pairs(&self) -> usize {
-        self.series.len() * self.bases()
+        self.members() * self.bases()
     }
 }
 
@@ -166,7 +190,7 @@ pub fn better(key: u32, point: u32, best_key: u32, best_point: u32) -> bool {
     key < best_key || (key == best_key && point < best_point)
 }
 
-/// Per-series argmin over a row-major (series x point) loss matrix, in [`better`] order.
+/// Per-member argmin over a row-major (member x point) loss matrix, in [`better`] order.
 pub fn argmin(losses: &[f32], points: usize) -> Vec<Choice> {
     losses
         .chunks(points.max(1))

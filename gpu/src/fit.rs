@@ -23,26 +23,40 @@ use crate::grid::{Loss, Params};
 use crate::model::{run, State, DIVERGED};
 use crate::series::Seasons;
 
-/// The chosen model of one series: parameters, final state and residuals (the last two
-/// on the standardized series; outputs are scaled back to the series' units).
+/// The fitted models of one series, one per half-life of the grid, whose forecasts are
+/// averaged (with the grid's default single half-life, one model). States and residuals
+/// are on the standardized series; outputs are scaled back to the series' units.
+///
+/// Averaging the forecasts of fits that weigh the history differently is a forecast
+/// combination: where the pattern changed recently the short half-lives follow it, where
+/// it did not the long ones average out noise, and the mean of both is rarely far from
+/// the better one. The upper quantile is the mean of the models' quantiles (quantile
+/// averaging).
 #[derive(Debug, Clone)]
 pub struct Fit {
+    members: Vec<Member>,
+    kind: Loss,
+    /// Mean absolute combined adjusted one-step error over the scored rows, standardized.
+    mean_abs: f64,
+    /// Mean squared combined adjusted residual after the warm-up, standardized.
+    mean_square: f64,
+    scaling: Scaling,
+    seasons: Seasons,
+    backend: Backend,
+}
+
+/// One model of a [`Fit`]: the point chosen for one half-life, with its final state.
+#[derive(Debug, Clone)]
+struct Member {
+    half_life: f32,
     params: Params,
     point: usize,
     /// On the standardized series, as the backend computed it.
     loss: f32,
-    kind: Loss,
-    /// Mean absolute adjusted one-step error over the scored rows, standardized.
-    mean_abs: f64,
-    scaling: Scaling,
-    seasons: Seasons,
     state: State,
     /// The unadjusted one-step error of the last observation, standardized.
     last_error: f32,
     sorted_residuals: Vec<f32>,
-    /// Mean squared adjusted residual, standardized.
-    mean_square: f64,
-    backend: Backend,
 }
 
 /// Forecasts for steps 1..=h after the last observation.
@@ -57,72 +71,100 @@ pub struct Forecast {
 }
 
 impl Fit {
-    /// Re-runs the chosen point on the CPU for the final state and the residuals.
+    /// Re-runs each member's chosen point on the CPU for its final state and residuals.
     pub(crate) fn new(
         batch: &Batch<'_>,
         index: usize,
-        params: Params,
-        choice: Choice,
+        chosen: &[(Params, Choice)],
         backend: Backend,
     ) -> Self {
         let seasons = batch.series()[index].seasons();
         let values = batch.values(index);
         let init = &batch.inits()[index];
-        let (state, errors) = run(values, init, seasons, &params);
-        let adjusted: Vec<f32> = errors
-            .iter()
-            .scan(0.0_f32, |previous, &e| {
-                let adjusted = e - params.lambda * *previous;
-                *previous = e;
-                Some(adjusted)
-            })
-            .collect();
-        let scored = &adjusted[init.scored_from.min(adjusted.len())..];
-        let mean_abs =
-            scored.iter().map(|&r| f64::from(r).abs()).sum::<f64>() / scored.len().max(1) as f64;
         let warm_up = init
             .scored_from
-            .max(seasons.longest().min(adjusted.len() / 2));
-        let mut sorted_residuals: Vec<f32> = adjusted[warm_up..]
+            .max(seasons.longest().min(values.len() / 2));
+        let mut combined = vec![0.0_f64; values.len()];
+        let members: Vec<Member> = chosen
+            .iter()
+            .zip(batch.half_lives().iter().cycle())
+            .map(|(&(params, choice), &half_life)| {
+                let (state, errors) = run(values, init, seasons, &params);
+                let adjusted: Vec<f32> = errors
+                    .iter()
+                    .scan(0.0_f32, |previous, &e| {
+                        let adjusted = e - params.lambda * *previous;
+                        *previous = e;
+                        Some(adjusted)
+                    })
+                    .collect();
+                for (total, &r) in combined.iter_mut().zip(&adjusted) {
+                    *total += f64::from(r);
+                }
+                let mut sorted_residuals: Vec<f32> = adjusted[warm_up.min(adjusted.len())..]
+                    .iter()
+                    .copied()
+                    .filter(|r| r.is_finite())
+                    .collect();
+                sorted_residuals.sort_by(f32::total_cmp);
+                Member {
+                    half_life,
+                    params,
+                    point: choice.point,
+                    loss: choice.loss,
+                    state,
+                    last_error: errors.last().copied().unwrap_or(0.0),
+                    sorted_residuals,
+                }
+            })
+            .collect();
+        let count = members.len().max(1) as f64;
+        combined.iter_mut().for_each(|r| *r /= count);
+        let scored = &combined[init.scored_from.min(combined.len())..];
+        let mean_abs = scored.iter().map(|r| r.abs()).sum::<f64>() / scored.len().max(1) as f64;
+        let settled: Vec<f64> = combined[warm_up.min(combined.len())..]
             .iter()
             .copied()
             .filter(|r| r.is_finite())
             .collect();
-        let mean_square = sorted_residuals
-            .iter()
-            .map(|&r| f64::from(r).powi(2))
-            .sum::<f64>()
-            / sorted_residuals.len().max(1) as f64;
-        sorted_residuals.sort_by(f32::total_cmp);
+        let mean_square =
+            settled.iter().map(|r| r.powi(2)).sum::<f64>() / settled.len().max(1) as f64;
         Fit {
-            params,
-            point: choice.point,
-            loss: choice.loss,
+            members,
             kind: batch.loss(),
             mean_abs,
+            mean_square,
             scaling: batch.scalings()[index],
             seasons,
-            state,
-            last_error: errors.last().copied().unwrap_or(0.0),
-            sorted_residuals,
-            mean_square,
             backend,
         }
     }
 
-    /// The chosen parameters.
+    fn first(&self) -> &Member {
+        &self.members[0]
+    }
+
+    /// The chosen parameters of the first model (the only one unless the grid has
+    /// several half-lives; [`Fit::members`] lists them all).
     pub fn params(&self) -> Params {
-        self.params
+        self.first().params
     }
 
-    /// Index of the chosen point in the grid.
+    /// Index in the grid of the first model's chosen point.
     pub fn point(&self) -> usize {
-        self.point
+        self.first().point
     }
 
-    /// The loss at the chosen point, the sum of absolute (or squared, as the grid's
-    /// [`Loss`] says) AR(1)-adjusted one-step errors over the scored rows, in the series'
-    /// units (squared units for [`Loss::Squared`]; [`DIVERGED`] when every point diverged).
+    /// Each model combined: the half-life of its fit in rows (infinite: every row weighs
+    /// the same) and its chosen parameters.
+    pub fn members(&self) -> impl Iterator<Item = (f32, Params)> + '_ {
+        self.members.iter().map(|m| (m.half_life, m.params))
+    }
+
+    /// The first model's loss at its chosen point: the sum of absolute (or squared, as
+    /// the grid's [`Loss`] says) AR(1)-adjusted one-step errors over the scored rows,
+    /// discounted as its half-life says, in the series' units (squared units for
+    /// [`Loss::Squared`]; [`DIVERGED`] when every point diverged).
     pub fn loss(&self) -> f64 {
         if !self.is_finite() {
             return f64::from(DIVERGED);
@@ -131,7 +173,7 @@ impl Fit {
             Loss::Absolute => self.scaling.scale,
             Loss::Squared => self.scaling.scale * self.scaling.scale,
         };
-        f64::from(self.loss) * unit
+        f64::from(self.first().loss) * unit
     }
 
     /// What the fit minimized.
@@ -139,20 +181,22 @@ impl Fit {
         self.kind
     }
 
-    /// Mean absolute AR(1)-adjusted one-step error over the scored rows, in the series'
-    /// units.
+    /// Mean absolute AR(1)-adjusted one-step error of the combined forecast over the
+    /// scored rows, in the series' units.
     pub fn mae(&self) -> f64 {
         self.mean_abs * self.scaling.scale
     }
 
-    /// Root mean squared one-step error after the warm-up, in the series' units.
+    /// Root mean squared one-step error of the combined forecast after the warm-up, in
+    /// the series' units.
     pub fn rmse(&self) -> f64 {
         self.mean_square.sqrt() * self.scaling.scale
     }
 
-    /// Whether the chosen point's recursion stayed finite (false: every point diverged).
+    /// Whether every model's chosen point stayed finite (false: every point of some
+    /// half-life diverged).
     pub fn is_finite(&self) -> bool {
-        self.loss < DIVERGED
+        self.members.iter().all(|m| m.loss < DIVERGED)
     }
 
     /// The seasons the series was fitted with.
@@ -165,20 +209,25 @@ impl Fit {
         self.backend
     }
 
-    /// Advances the final state by one new observation (in the series' units) with the
-    /// fitted parameters, without refitting: forecasts then start after it. A non-finite
-    /// value is treated as missing and replaced by the one-step point forecast.
+    /// Advances every model's final state by one new observation (in the series' units)
+    /// with its fitted parameters, without refitting: forecasts then start after it. A
+    /// non-finite value is treated as missing and replaced by each model's one-step point
+    /// forecast.
     pub fn observe(&mut self, value: f32) {
         let Scaling { center, scale } = self.scaling;
-        let standardized = if value.is_finite() {
-            ((f64::from(value) - center) / scale) as f32
-        } else {
-            self.state.expected(&self.params) + self.params.lambda * self.last_error
-        };
-        self.last_error = self.state.step(standardized, &self.params);
+        let standardized = value
+            .is_finite()
+            .then(|| ((f64::from(value) - center) / scale) as f32);
+        for member in &mut self.members {
+            let p = member.params;
+            let y = standardized
+                .unwrap_or_else(|| member.state.expected(&p) + p.lambda * member.last_error);
+            member.last_error = member.state.step(y, &p);
+        }
     }
 
-    /// Point forecasts and the `quantile` for steps 1..=`horizon`.
+    /// Point forecasts and the `quantile` for steps 1..=`horizon`: the means of the
+    /// models' point forecasts and of their quantiles.
     pub fn forecast(&self, horizon: usize, quantile: f64) -> Result<Forecast, ForecastError> {
         if !(quantile > 0.0 && quantile < 1.0) {
             return Err(ForecastError::InvalidQuantile(quantile));
@@ -186,21 +235,37 @@ impl Fit {
         if !self.is_finite() {
             return Err(ForecastError::Diverged);
         }
+        let (mut mean, mut upper) = (vec![0.0_f64; horizon], vec![0.0_f64; horizon]);
+        for member in &self.members {
+            member.forecast(self.seasons, quantile, &mut mean, &mut upper);
+        }
+        let count = self.members.len() as f64;
+        let Scaling { center, scale } = self.scaling;
+        let unscale = |v: &f64| (center + scale * (v / count)) as f32;
+        Ok(Forecast {
+            point: mean.iter().map(unscale).collect(),
+            upper: upper.iter().map(unscale).collect(),
+            quantile,
+        })
+    }
+}
+
+impl Member {
+    /// Adds this model's standardized point forecasts and `quantile`s for steps
+    /// 1..=`mean.len()` to `mean` and `upper`.
+    fn forecast(&self, seasons: Seasons, quantile: f64, mean: &mut [f64], upper: &mut [f64]) {
         let p = self.params;
         let (alpha, beta, phi) = (f64::from(p.alpha), f64::from(p.beta), f64::from(p.phi));
         let lambda = f64::from(p.lambda);
         let short_gain = f64::from(p.gamma) * (1.0 - alpha);
         let long_gain = f64::from(p.omega) * (1.0 - alpha);
-        let (m1, m2) = (self.seasons.short() as usize, self.seasons.long() as usize);
+        let (m1, m2) = (seasons.short() as usize, seasons.long() as usize);
         let spread = f64::from(residual_quantile(&self.sorted_residuals, quantile));
-        let Scaling { center, scale } = self.scaling;
 
         let mut ahead = self.state.clone();
         let mut error = self.last_error;
-        let mut point = Vec::with_capacity(horizon);
-        let mut upper = Vec::with_capacity(horizon);
         let (mut damping, mut phi_power, mut weight, mut variance) = (0.0, 1.0, 1.0, 1.0);
-        for k in 1..=horizon {
+        for (k, (mean, upper)) in (1..).zip(mean.iter_mut().zip(upper.iter_mut())) {
             if k > 1 {
                 // c_{k-1} uses phi_{k-1}, the damping sum before this step's term.
                 let j = k - 1;
@@ -221,17 +286,12 @@ impl Fit {
             phi_power *= phi;
             damping += phi_power;
             error *= p.lambda;
-            let mean = ahead.expected(&p) + error;
-            ahead.step(mean, &p);
-            let mean = f64::from(mean);
-            point.push((center + scale * mean) as f32);
-            upper.push((center + scale * (mean + spread * variance.sqrt())) as f32);
+            let expected = ahead.expected(&p) + error;
+            ahead.step(expected, &p);
+            let expected = f64::from(expected);
+            *mean += expected;
+            *upper += expected + spread * variance.sqrt();
         }
-        Ok(Forecast {
-            point,
-            upper,
-            quantile,
-        })
     }
 }
 

@@ -76,7 +76,7 @@ fn open_gpu(kind: AdapterKind) -> Result<GpuFitter, GpuError> {
 
 /// One choice per series, each naming a point of the grid.
 fn plausible(choices: &[Choice], batch: &Batch<'_>) -> bool {
-    choices.len() == batch.series().len() && choices.iter().all(|c| c.point < batch.points().len())
+    choices.len() == batch.members() && choices.iter().all(|c| c.point < batch.points().len())
 }
 
 impl Forecaster {
@@ -148,16 +148,21 @@ impl Forecaster {
             .filter(|_| !self.gpu_failed.load(Ordering::Acquire))
     }
 
-    /// Fits every series over the grid; one [`Fit`] per series, in order.
+    /// Fits every series over the grid, once per half-life of the grid; one [`Fit`] per
+    /// series, in order, combining its half-lives' models.
     pub fn fit(&self, series: &[Series], grid: &Grid) -> Vec<Fit> {
         let batch = Batch::new(series, grid);
         let (choices, backend) = self.choose(&batch);
+        let per_series = batch.half_lives().len().max(1);
         choices
-            .into_iter()
+            .chunks(per_series)
             .enumerate()
-            .filter_map(|(index, choice)| {
-                let params = grid.point(choice.point)?;
-                Some(Fit::new(&batch, index, params, choice, backend))
+            .filter_map(|(index, chosen)| {
+                let members = chosen
+                    .iter()
+                    .map(|&choice| Some((grid.point(choice.point)?, choice)))
+                    .collect::<Option<Vec<_>>>()?;
+                Some(Fit::new(&batch, index, &members, backend))
             })
             .collect()
     }
@@ -171,9 +176,9 @@ impl Forecaster {
             Ok(choices) if plausible(&choices, batch) => (choices, Backend::Gpu),
             Ok(choices) => {
                 let error = GpuError::Readback(format!(
-                    "implausible results ({} for {} series, or a point outside the grid)",
+                    "implausible results ({} for {} members, or a point outside the grid)",
                     choices.len(),
-                    batch.series().len()
+                    batch.members()
                 ));
                 self.disable_gpu(&error);
                 (cpu::fit(batch), Backend::Cpu)

@@ -73,7 +73,7 @@ impl std::fmt::Display for Loss {
 }
 
 /// Values for each parameter; the grid is their cartesian product. The grid also
-/// carries the loss its points are scored by.
+/// carries the loss its points are scored by and the half-lives of the fits combined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
     alpha: Vec<f32>,
@@ -83,6 +83,21 @@ pub struct Grid {
     phi: Vec<f32>,
     lambda: Vec<f32>,
     loss: Loss,
+    half_lives: Vec<f32>,
+}
+
+/// The half-lives of [`Grid::standard_half_lives`], in longest seasonal periods.
+pub const STANDARD_HALF_LIVES: [f32; 6] = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0];
+
+/// The per-row factor of a loss whose weights halve every `half_life` rows (1 for an
+/// infinite half-life: every row weighs the same). Computed in f64 and rounded once, so
+/// both backends multiply by the same f32.
+pub fn discount(half_life: f32) -> f32 {
+    if half_life.is_finite() {
+        0.5_f64.powf(1.0 / f64::from(half_life)) as f32
+    } else {
+        1.0
+    }
 }
 
 /// Geometric spacing from `lo` to `hi` with `k` values (`k >= 2`).
@@ -160,6 +175,7 @@ impl Grid {
             phi: phi.to_vec(),
             lambda: lambda.to_vec(),
             loss: Loss::default(),
+            half_lives: vec![f32::INFINITY],
         })
     }
 
@@ -225,7 +241,48 @@ impl Grid {
             phi,
             lambda: STANDARD_LAMBDAS.to_vec(),
             loss: Loss::default(),
+            half_lives: vec![f32::INFINITY],
         }
+    }
+
+    /// The half-lives, in rows, of the fits a forecast combines by default:
+    /// [`STANDARD_HALF_LIVES`] times the longest seasonal period, from "the last half
+    /// cycle counts most" to nearly every row alike. A series without seasons gets one
+    /// fit in which every row weighs the same.
+    pub fn standard_half_lives(seasons: Seasons) -> Vec<f32> {
+        match seasons {
+            Seasons::None => vec![f32::INFINITY],
+            _ => STANDARD_HALF_LIVES
+                .iter()
+                .map(|&periods| (periods * seasons.longest() as f32).max(1.0))
+                .collect(),
+        }
+    }
+
+    /// The same points, fitted once per half-life (in rows; infinite: every row weighs
+    /// the same) and the fits' forecasts averaged. A fit's loss weighs the error of a
+    /// row half as much as that of the row `half_life` rows later, so short half-lives
+    /// follow a recent change of pattern and long ones average over the whole history.
+    pub fn with_half_lives(mut self, half_lives: &[f32]) -> Result<Self, ForecastError> {
+        if half_lives.is_empty() {
+            return Err(ForecastError::InvalidGrid(
+                "at least one half-life is needed",
+            ));
+        }
+        if let Some(&value) = half_lives.iter().find(|h| h.is_nan() || **h < 1.0) {
+            return Err(ForecastError::InvalidGridValue {
+                name: "half-life",
+                value,
+                range: "at least 1 row",
+            });
+        }
+        self.half_lives = half_lives.to_vec();
+        Ok(self)
+    }
+
+    /// The half-lives of the fits combined, in rows (one infinite value by default).
+    pub fn half_lives(&self) -> &[f32] {
+        &self.half_lives
     }
 
     /// The same points, scored by `loss`.
@@ -335,5 +392,27 @@ mod tests {
         assert!(Grid::new(&[], &one, &one, &one, &[1.0], &[0.0]).is_err());
         assert!(Grid::new(&one, &one, &one, &one, &[1.0], &[1.1]).is_err());
         assert!(Grid::new(&one, &one, &one, &one, &[1.0], &[0.5; 17]).is_err());
+    }
+
+    #[test]
+    fn half_lives_scale_with_the_longest_period_and_discount_rows() {
+        assert_eq!(
+            Grid::standard_half_lives(Seasons::Double(24, 168)),
+            vec![84.0, 168.0, 336.0, 672.0, 1344.0, 2688.0]
+        );
+        assert_eq!(
+            Grid::standard_half_lives(Seasons::None),
+            vec![f32::INFINITY]
+        );
+        assert_eq!(discount(f32::INFINITY), 1.0);
+        let factor = f64::from(discount(168.0));
+        assert!((factor.powi(168) - 0.5).abs() < 1e-5, "{factor}");
+        let grid = Grid::standard(Seasons::Single(24), false);
+        assert_eq!(grid.half_lives(), &[f32::INFINITY]);
+        assert!(grid.clone().with_half_lives(&[]).is_err());
+        assert!(grid.clone().with_half_lives(&[0.5]).is_err());
+        assert!(grid.clone().with_half_lives(&[f32::NAN]).is_err());
+        let two = grid.with_half_lives(&[12.0, f32::INFINITY]).unwrap();
+        assert_eq!(two.half_lives(), &[12.0, f32::INFINITY]);
     }
 }

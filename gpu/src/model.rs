@@ -7,7 +7,9 @@
 //! recursion scores every `lambda` at once. The loss is the sum of absolute adjusted
 //! errors `|e_t - lambda e_{t-1}|` from the row [`InitState::scored_from`] on (or, with
 //! [`Loss::Squared`], of their squares): the absolute error is what MASE scores, and a
-//! holiday's one-off errors do not dominate it as their squares would. Every operation below appears in the same order in the WGSL
+//! holiday's one-off errors do not dominate it as their squares would. The sum may be
+//! discounted, weighing recent rows more (see [`crate::Grid::with_half_lives`]).
+//! Every operation below appears in the same order in the WGSL
 //! kernel, with no division and no library function but the exact `abs`, so both
 //! backends round identically wherever the GPU compiler does not fuse a multiply and an
 //! add.
@@ -123,13 +125,15 @@ impl State {
 
 /// The loss of every AR(1) coefficient in `lambdas` (one recursion with `params`' other
 /// parameters), written to `out`: the sum of `|e_t - lambda e_{t-1}|` (or of its square)
-/// over the rows from `init.scored_from`, accumulated in order ([`DIVERGED`] where it
-/// overflowed).
+/// over the rows from `init.scored_from`, each row's term weighted `discount` times as
+/// much as the next row's (the running total is multiplied by `discount` before each
+/// term is added; 1 weighs every row the same), accumulated in order ([`DIVERGED`] where
+/// it overflowed).
 pub fn losses(
     values: &[f32],
     init: &InitState,
     params: &Params,
-    (lambdas, loss): (&[f32], Loss),
+    (lambdas, loss, discount): (&[f32], Loss, f32),
     state: &mut State,
     out: &mut [f32],
 ) {
@@ -141,10 +145,11 @@ pub fn losses(
         if t >= init.scored_from {
             for (total, &lambda) in out.iter_mut().zip(lambdas) {
                 let adjusted = e - lambda * previous;
-                *total += match loss {
+                let term = match loss {
                     Loss::Absolute => adjusted.abs(),
                     Loss::Squared => adjusted * adjusted,
                 };
+                *total = *total * discount + term;
             }
         }
         previous = e;

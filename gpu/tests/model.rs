@@ -340,3 +340,66 @@ fn squared_loss_is_the_sum_of_squared_residuals() {
     // Squares weigh the largest errors more: the RMSE exceeds the MAE.
     assert!(squared.rmse() > absolute.mae());
 }
+
+#[test]
+fn half_lives_fit_one_model_each_and_the_forecast_is_their_mean() {
+    let mut jitter = noise(11);
+    // The daily pattern doubles for the last 4 of 20 days: recent rows tell another story.
+    let values: Vec<f32> = (0..24 * 20)
+        .map(|t| {
+            let gain = if t < 24 * 16 { 1.0 } else { 2.0 };
+            300.0 + gain * pattern(t) + 2.0 * jitter()
+        })
+        .collect();
+    let seasons = Seasons::Single(24);
+    let series = [Series::new(values, seasons).unwrap()];
+    let forecaster = Forecaster::new(Device::Cpu);
+    let grid = Grid::standard(seasons, false);
+    let alone = |half_life: f32| {
+        let grid = grid.clone().with_half_lives(&[half_life]).unwrap();
+        forecaster.fit(&series, &grid)[0].clone()
+    };
+    let (recent, whole) = (alone(12.0), alone(f32::INFINITY));
+    assert_ne!(
+        recent.params(),
+        whole.params(),
+        "a 12-row half-life weighs the changed days"
+    );
+    let both = &forecaster.fit(
+        &series,
+        &grid
+            .clone()
+            .with_half_lives(&[12.0, f32::INFINITY])
+            .unwrap(),
+    )[0];
+    let members: Vec<_> = both.members().collect();
+    assert_eq!(
+        members,
+        vec![(12.0, recent.params()), (f32::INFINITY, whole.params())]
+    );
+    let (a, b, mean) = (
+        recent.forecast(24, 0.9).unwrap(),
+        whole.forecast(24, 0.9).unwrap(),
+        both.forecast(24, 0.9).unwrap(),
+    );
+    for k in 0..24 {
+        let expected = (a.point[k] + b.point[k]) / 2.0;
+        assert!(
+            (mean.point[k] - expected).abs() < 1e-3,
+            "step {k}: {mean:?}"
+        );
+        let expected = (a.upper[k] + b.upper[k]) / 2.0;
+        assert!(
+            (mean.upper[k] - expected).abs() < 1e-3,
+            "step {k}: {mean:?}"
+        );
+    }
+    // Observing a value moves every model.
+    let mut observed = both.clone();
+    observed.observe(320.0);
+    let (mut a2, mut b2) = (recent.clone(), whole.clone());
+    a2.observe(320.0);
+    b2.observe(320.0);
+    let step = |f: &tidegate_gpu::Fit| f.forecast(1, 0.5).unwrap().point[0];
+    assert!((step(&observed) - (step(&a2) + step(&b2)) / 2.0).abs() < 1e-3);
+}

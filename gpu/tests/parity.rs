@@ -1,6 +1,7 @@
 //! GPU (any adapter, lavapipe included) against the CPU reference: the same chosen grid
 //! point and losses within 1e-4 relative, on every shared trace and on random series,
-//! for both losses (absolute errors, and squared errors: the SSE).
+//! for both losses (absolute errors, and squared errors: the SSE), with and without the
+//! discounted fits of several half-lives.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on failure, like tests
 
@@ -18,7 +19,8 @@ fn assert_parity(fitter: &GpuFitter, series: &[Series], grid: &Grid, what: &str)
     let batch = Batch::new(series, grid);
     let cpu_choices = cpu::fit(&batch);
     let gpu_choices = fitter.fit(&batch).unwrap();
-    assert_eq!(cpu_choices.len(), series.len());
+    assert_eq!(cpu_choices.len(), series.len() * grid.half_lives().len());
+    assert_eq!(gpu_choices.len(), cpu_choices.len());
     let mut chosen = 0.0_f64;
     for (s, (g, c)) in gpu_choices.iter().zip(&cpu_choices).enumerate() {
         assert_eq!(
@@ -38,8 +40,8 @@ fn assert_parity(fitter: &GpuFitter, series: &[Series], grid: &Grid, what: &str)
     let worst = common::max_relative_difference(&gpu_grid, &cpu_grid, grid.len());
     assert!(worst <= TOLERANCE, "{what}: grid loss differs by {worst:e}");
     println!(
-        "parity {what}: {} series x {} points; chosen loss max rel diff {chosen:e}, near-best grid {worst:e}, {identical}/{} losses bit-identical",
-        series.len(),
+        "parity {what}: {} members x {} points; chosen loss max rel diff {chosen:e}, near-best grid {worst:e}, {identical}/{} losses bit-identical",
+        batch.members(),
         grid.len(),
         gpu_grid.len()
     );
@@ -80,18 +82,24 @@ fn parity_on_every_trace() {
         .collect();
     for (name, seasons) in cases {
         let series = trace_series(name, seasons);
+        let standard = Grid::standard_half_lives(seasons);
         let variants = [
-            (false, Loss::Absolute),
-            (true, Loss::Absolute),
-            (false, Loss::Squared),
+            (false, Loss::Absolute, &standard[..]),
+            (true, Loss::Absolute, &[f32::INFINITY][..]),
+            (false, Loss::Squared, &[f32::INFINITY][..]),
         ];
-        for (damped, loss) in variants {
-            let grid = Grid::standard(seasons, damped).with_loss(loss);
+        for (damped, loss, half_lives) in variants {
+            let grid = Grid::standard(seasons, damped)
+                .with_loss(loss)
+                .with_half_lives(half_lives)
+                .unwrap();
             assert_parity(
                 &fitter,
                 &series,
                 &grid,
-                &format!("{name} seasons={seasons} damped={damped} loss={loss}"),
+                &format!(
+                    "{name} seasons={seasons} damped={damped} loss={loss} half-lives={half_lives:?}"
+                ),
             );
         }
         covered.retain(|n| n != name);
@@ -157,9 +165,14 @@ fn random_grid() -> impl Strategy<Value = Grid> {
         axis(0.5, 1.0, 3),
         axis(0.0, 1.0, 6),
         prop_oneof![Just(Loss::Absolute), Just(Loss::Squared)],
+        prop::collection::vec(prop_oneof![Just(f32::INFINITY), 1.0f32..500.0], 1..=3),
     )
-        .prop_map(|(a, b, g, o, p, l, loss)| {
-            Grid::new(&a, &b, &g, &o, &p, &l).unwrap().with_loss(loss)
+        .prop_map(|(a, b, g, o, p, l, loss, half_lives)| {
+            Grid::new(&a, &b, &g, &o, &p, &l)
+                .unwrap()
+                .with_loss(loss)
+                .with_half_lives(&half_lives)
+                .unwrap()
         })
 }
 

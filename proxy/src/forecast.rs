@@ -48,6 +48,12 @@ pub struct ForecastRequest {
     /// one-step errors.
     #[arg(long, default_value = "absolute", value_parser = parse_loss)]
     pub loss: Loss,
+    /// Fit the model once per half-life (in rows), each fit weighing a row's error half
+    /// as much as that of the row a half-life later, and average the fits' forecasts;
+    /// `none` fits once with every row weighing the same. Default: 0.5, 1, 2, 4, 8 and
+    /// 16 times the longest season.
+    #[arg(long, value_name = "ROWS,...|none", value_parser = parse_half_lives)]
+    pub half_lives: Option<HalfLives>,
     /// Where the `origin,step,actual,forecast` CSV goes.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -60,6 +66,27 @@ fn parse_seasons(text: &str) -> Result<Seasons, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| format!("{text:?} is not one or two whole periods, e.g. 24 or 24,168"))?;
     Seasons::from_periods(&periods).map_err(|e| e.to_string())
+}
+
+/// `--half-lives`: rows per half-life, or one undiscounted fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HalfLives(Vec<f32>);
+
+fn parse_half_lives(text: &str) -> Result<HalfLives, String> {
+    if text.trim() == "none" {
+        return Ok(HalfLives(vec![f32::INFINITY]));
+    }
+    let rows = text
+        .split(',')
+        .map(|h| h.trim().parse::<f32>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| format!("{text:?} is not a list of rows, e.g. 84,168,336, or none"))?;
+    match rows.iter().find(|h| !(h.is_finite() && **h >= 1.0)) {
+        Some(bad) => Err(format!(
+            "half-life {bad} must be a finite number of rows, at least 1"
+        )),
+        None => Ok(HalfLives(rows)),
+    }
 }
 
 fn parse_loss(text: &str) -> Result<Loss, String> {
@@ -86,6 +113,24 @@ pub enum ForecastCliError {
     },
 }
 
+/// The half-lives as the summary line prints them.
+fn describe(half_lives: &[f32]) -> String {
+    if half_lives.iter().all(|h| h.is_infinite()) {
+        return "none".to_owned();
+    }
+    let rows: Vec<String> = half_lives
+        .iter()
+        .map(|h| {
+            if h.is_finite() {
+                h.to_string()
+            } else {
+                "none".to_owned()
+            }
+        })
+        .collect();
+    rows.join(",")
+}
+
 /// Runs the backtest, writes the CSV and prints the summary and the MASE.
 pub fn run(request: &ForecastRequest) -> Result<(), ForecastCliError> {
     let trace = Trace::read(&request.trace)?;
@@ -99,7 +144,13 @@ pub fn run(request: &ForecastRequest) -> Result<(), ForecastCliError> {
     };
     let origins = spec.origins_for(values.len())?;
     let forecaster = Forecaster::new(request.device);
-    let grid = Grid::standard(spec.seasons, request.damped).with_loss(request.loss);
+    let half_lives = match &request.half_lives {
+        Some(HalfLives(rows)) => rows.clone(),
+        None => Grid::standard_half_lives(spec.seasons),
+    };
+    let grid = Grid::standard(spec.seasons, request.damped)
+        .with_loss(request.loss)
+        .with_half_lives(&half_lives)?;
     let started = Instant::now();
     let result = backtest(&forecaster, values, &spec, &grid)?;
     let elapsed = started.elapsed();
@@ -116,7 +167,7 @@ pub fn run(request: &ForecastRequest) -> Result<(), ForecastCliError> {
 
     println!(
         "{} column {name}: {} rows, seasons {}, horizon {}, {} origins (rows {}..={}, spacing {}), \
-         history {}, backend {}, {:.2} s; wrote {} rows to {path}",
+         history {}, half-lives {}, backend {}, {:.2} s; wrote {} rows to {path}",
         request.trace.display(),
         values.len(),
         spec.seasons,
@@ -126,6 +177,7 @@ pub fn run(request: &ForecastRequest) -> Result<(), ForecastCliError> {
         origins.last().copied().unwrap_or_default(),
         spec.spacing,
         spec.window,
+        describe(&half_lives),
         result.backend,
         elapsed.as_secs_f64(),
         result.rows.len(),

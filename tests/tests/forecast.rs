@@ -182,6 +182,54 @@ fn forecast_backtests_rolling_origins_from_past_rows_only() {
 }
 
 #[test]
+fn forecast_averages_fits_of_several_half_lives_unless_told_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (header, rows) = piece();
+    let trace = write_trace(dir.path(), "trace.csv", &header, &rows);
+    let (default, default_mase) = backtest(&trace, &dir.path().join("default.csv"), &[]);
+    let standard = backtest(
+        &trace,
+        &dir.path().join("standard.csv"),
+        &["--half-lives", "12,24,48,96,192,384"],
+    );
+    let (none, none_mase) = backtest(
+        &trace,
+        &dir.path().join("none.csv"),
+        &["--half-lives", "none"],
+    );
+    let (short, _) = backtest(
+        &trace,
+        &dir.path().join("short.csv"),
+        &["--half-lives", "12"],
+    );
+    // The default is 0.5 to 16 seasons of 24 rows; one undiscounted fit and one fit of a
+    // 12-row half-life each forecast otherwise.
+    assert_eq!((default.clone(), default_mase), standard);
+    assert_ne!(none, default);
+    assert_ne!(short, none);
+    assert!(
+        default_mase < 1.0 && none_mase < 1.0,
+        "{default_mase} {none_mase}"
+    );
+
+    let shape = [
+        "--season",
+        "24",
+        "--horizon",
+        "6",
+        "--origins",
+        "5",
+        "--spacing",
+        "30",
+    ];
+    for bad in ["0.5", "12,x", "inf"] {
+        let (code, stderr) = rejected(&trace, &[&["--half-lives", bad], &shape[..]].concat());
+        assert_eq!(code, 2, "clap rejects {bad}: {stderr}");
+        assert!(stderr.contains("--half-lives"), "{stderr}");
+    }
+}
+
+#[test]
 fn forecast_fits_by_absolute_or_squared_loss() {
     let dir = tempfile::tempdir().unwrap();
     let (header, rows) = piece();

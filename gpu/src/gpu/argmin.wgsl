@@ -1,4 +1,4 @@
-// One workgroup per series: the grid point with the lowest loss key, the lowest index
+// One workgroup per member (a series fitted with one discount): the grid point with the lowest loss key, the lowest index
 // among equal keys. The key is the loss's bit pattern shifted right by TIE_BITS (losses
 // are never negative, so the bits order like the floats): the same order as
 // `batch::better` on the CPU. Each invocation scans a strided slice of the row, then a tree reduction in
@@ -18,7 +18,7 @@ struct Dims {
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> loss_in: array<f32>;
-// (point index, loss bits) per series.
+// (point index, loss bits) per member.
 @group(0) @binding(2) var<storage, read_write> choices: array<vec2<u32>>;
 
 var<workgroup> best_key: array<u32, WORKGROUP>;

@@ -8,8 +8,8 @@ use std::num::NonZeroU64;
 use crate::batch::Batch;
 use crate::grid::Loss;
 
-/// Words per series record (`SeriesMeta` in loss.wgsl).
-const META_WORDS: usize = 8;
+/// Words per member record (`SeriesMeta` in loss.wgsl).
+const META_WORDS: usize = 9;
 /// Words per grid point record (`Point` in loss.wgsl).
 const POINT_WORDS: usize = 8;
 
@@ -23,28 +23,37 @@ pub struct Packed {
 }
 
 impl Packed {
-    /// Flattens the batch; offsets are in elements and fit in u32 (checked by the caller).
+    /// Flattens the batch: each series' values and initial seasonals once, and one record
+    /// per member pointing at them. Offsets are in elements and fit in u32 (checked by the
+    /// caller).
     pub fn new(batch: &Batch<'_>) -> Self {
         let series = batch.series();
         let mut packed = Packed {
             values: Vec::with_capacity(series.iter().map(|s| s.len()).sum()),
             seasonals: Vec::new(),
-            metas: Vec::with_capacity(series.len() * META_WORDS),
+            metas: Vec::with_capacity(batch.members() * META_WORDS),
             points: Vec::with_capacity(batch.points().len() * POINT_WORDS),
         };
-        for (i, (s, init)) in series.iter().zip(batch.inits()).enumerate() {
+        let mut offsets = Vec::with_capacity(series.len());
+        for (i, init) in batch.inits().iter().enumerate() {
+            offsets.push((packed.values.len() as u32, packed.seasonals.len() as u32));
+            packed.values.extend_from_slice(batch.values(i));
+            packed.seasonals.extend_from_slice(&init.seasonals);
+        }
+        for member in 0..batch.members() {
+            let (i, discount) = batch.member(member);
+            let (s, init) = (&series[i], &batch.inits()[i]);
             packed.metas.extend_from_slice(&[
-                packed.values.len() as u32,
+                offsets[i].0,
                 s.len() as u32,
                 s.seasons().short(),
                 s.seasons().long(),
-                packed.seasonals.len() as u32,
+                offsets[i].1,
                 init.level.to_bits(),
                 init.trend.to_bits(),
                 init.scored_from as u32,
+                discount.to_bits(),
             ]);
-            packed.values.extend_from_slice(batch.values(i));
-            packed.seasonals.extend_from_slice(&init.seasonals);
         }
         for p in batch.points() {
             packed
@@ -147,7 +156,7 @@ impl Buffers {
         outputs: usize,
         readback: u64,
     ) -> Bound<'_> {
-        let series = (packed.metas.len() / META_WORDS) as u32;
+        let members = (packed.metas.len() / META_WORDS) as u32;
         let points = (packed.points.len() / POINT_WORDS) as u32;
         let sizes = (
             bytes_of(packed.values.len()),
@@ -155,7 +164,7 @@ impl Buffers {
             bytes_of(packed.metas.len()),
             bytes_of(packed.points.len()),
             bytes_of(outputs),
-            bytes_of(2 * series as usize),
+            bytes_of(2 * members as usize),
         );
         let write = |slot: &mut Slot, data: &[u8], size: u64| {
             let buffer = slot.ensure(device, size);
@@ -163,7 +172,7 @@ impl Buffers {
         };
         write(
             &mut self.dims,
-            bytemuck::cast_slice(&[series, points, lambdas, u32::from(loss == Loss::Squared)]),
+            bytemuck::cast_slice(&[members, points, lambdas, u32::from(loss == Loss::Squared)]),
             16,
         );
         write(

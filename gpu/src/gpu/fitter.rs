@@ -140,7 +140,7 @@ impl GpuFitter {
         &self.adapter
     }
 
-    /// The best grid point of every series in the batch.
+    /// The best grid point of every member of the batch (series x half-life).
     pub fn fit(&self, batch: &Batch<'_>) -> Result<Vec<Choice>, GpuError> {
         let words = self.run(batch, false)?;
         Ok(words
@@ -152,7 +152,7 @@ impl GpuFitter {
             .collect())
     }
 
-    /// Every point's loss, row-major by series then point (for parity checks and diagnostics).
+    /// Every point's loss, row-major by member then point (for parity checks and diagnostics).
     pub fn loss_grid(&self, batch: &Batch<'_>) -> Result<Vec<f32>, GpuError> {
         Ok(self
             .run(batch, true)?
@@ -187,19 +187,20 @@ impl GpuFitter {
         let values: usize = batch.series().iter().map(|s| s.len()).sum();
         let largest = [
             values,
-            batch.series().len() * batch.points().len(),
+            batch.members() * batch.points().len(),
             batch.points().len() * 8,
-            batch.series().len() * 8,
+            batch.members() * 9,
         ]
         .into_iter()
         .max()
         .unwrap_or(0);
-        if u32::try_from(batch.series().len() * batch.points().len()).is_err()
+        if u32::try_from(batch.members() * batch.points().len()).is_err()
             || bytes_of(largest) > limits.max_storage_buffer_binding_size
         {
             return Err(GpuError::Unsupported(format!(
-                "{} series x {} points exceed the device's buffer limits",
+                "{} series x {} half-lives x {} points exceed the device's buffer limits",
                 batch.series().len(),
+                batch.half_lives().len(),
                 batch.points().len()
             )));
         }
@@ -224,7 +225,7 @@ impl GpuFitter {
         Ok(built)
     }
 
-    /// Uploads, dispatches and reads back: the full loss matrix or the per-series choices.
+    /// Uploads, dispatches and reads back: the full loss matrix or the per-member choices.
     fn run(&self, batch: &Batch<'_>, whole_grid: bool) -> Result<Vec<u32>, GpuError> {
         if batch.series().is_empty() || batch.points().is_empty() {
             return Ok(Vec::new());
@@ -232,16 +233,16 @@ impl GpuFitter {
         let state = self.check_batch(batch)?;
         let loss_pipeline = self.loss_pipeline(state)?;
         let packed = Packed::new(batch);
-        let outputs = batch.series().len() * batch.points().len();
+        let outputs = batch.members() * batch.points().len();
         let out_words = if whole_grid {
             outputs
         } else {
-            2 * batch.series().len()
+            2 * batch.members()
         };
         let out_bytes = out_words as u64 * 4;
         let max_dim = self.device.limits().max_compute_workgroups_per_dimension;
         let loss_shape = dispatch_shape((batch.pairs() as u64).div_ceil(LOSS_WORKGROUP), max_dim)?;
-        let argmin_shape = dispatch_shape(batch.series().len() as u64, max_dim)?;
+        let argmin_shape = dispatch_shape(batch.members() as u64, max_dim)?;
 
         let mut buffers = self.buffers.lock().unwrap_or_else(PoisonError::into_inner);
         let words = scoped(&self.device, || {

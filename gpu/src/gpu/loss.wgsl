@@ -1,8 +1,9 @@
-// One invocation per (series, recursion): additive Holt-Winters over the whole series,
-// scoring every AR(1) coefficient of its block of grid points at once. The loss of a
-// point is the sum of |e_t - lambda e_{t-1}| (or of its square, when dims.squared is 1)
-// over the rows from `scored_from`, e_t the unadjusted one-step error that drives the
-// smoothing equations. The CPU twin is `model.rs`; keep every expression in the same
+// One invocation per (member, recursion): additive Holt-Winters over the whole series,
+// scoring every AR(1) coefficient of its block of grid points at once. A member is one
+// series fitted with one discount. The loss of a point is the sum of |e_t - lambda e_{t-1}|
+// (or of its square, when dims.squared is 1) over the rows from `scored_from`, the
+// running total multiplied by the member's discount before each row's term is added;
+// e_t is the unadjusted one-step error that drives the smoothing equations. The CPU twin is `model.rs`; keep every expression in the same
 // order there (no division, no builtin but the exact `abs`) so both round alike.
 //
 // STATE_LEN is replaced by the host before compilation: the seasonal buffer's size,
@@ -16,6 +17,7 @@ const DIVERGED: f32 = 3.40282347e38;
 const EXPONENT_MASK: u32 = 0x7f800000u;
 
 struct Dims {
+    // Members: (series, discount) pairs.
     num_series: u32,
     // Grid points per series: recursions x lambdas.
     num_points: u32,
@@ -33,6 +35,7 @@ struct SeriesMeta {
     level_bits: u32,
     trend_bits: u32,
     scored_from: u32,
+    discount_bits: u32,
 }
 
 struct Point {
@@ -70,6 +73,7 @@ fn loss_main(
     let info = metas[series];
     let p = points[first];
     let m1 = info.m1;
+    let discount = bitcast<f32>(info.discount_bits);
     let state_end = info.m1 + info.m2;
 
     var lambda: array<f32, MAX_LAMBDAS>;
@@ -121,11 +125,11 @@ fn loss_main(
         if (t >= info.scored_from) {
             for (var k = 0u; k < lambdas; k++) {
                 let adjusted = e - lambda[k] * previous;
+                var term = abs(adjusted);
                 if (dims.squared != 0u) {
-                    loss[k] = loss[k] + adjusted * adjusted;
-                } else {
-                    loss[k] = loss[k] + abs(adjusted);
+                    term = adjusted * adjusted;
                 }
+                loss[k] = loss[k] * discount + term;
             }
         }
         previous = e;

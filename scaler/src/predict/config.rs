@@ -191,7 +191,10 @@ impl PredictiveConfig {
             lead_ms: duration_millis(self.lead_time),
             target_in_flight: self.target_in_flight,
             service_time_s: self.service_time.map(|s| s.as_secs_f64()),
-            grid: Grid::standard(seasons, self.damped).with_loss(self.loss),
+            grid: Grid::standard(seasons, self.damped)
+                .with_loss(self.loss)
+                .with_half_lives(&Grid::standard_half_lives(seasons))
+                .map_err(|e| invalid("predictive.seasons", seasons, e.to_string()))?,
         })
     }
 }
