@@ -64,6 +64,8 @@ def run_rust(args, trace, column, short, long, origins, spacing, history, horizo
         "--loss", args.loss,
         "--out", out,
     ]
+    if args.half_lives:
+        cmd += ["--half-lives", args.half_lives]
     started = time.perf_counter()
     printed = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     elapsed = time.perf_counter() - started
@@ -123,6 +125,8 @@ def main():
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "gpu"])
     parser.add_argument("--loss", default="absolute", choices=["absolute", "squared"],
                         help="what tidegate's fit minimizes (tidegate forecast --loss)")
+    parser.add_argument("--half-lives", default=None,
+                        help="tidegate forecast --half-lives (default: its own)")
     parser.add_argument("--horizons", default="1,12")
     parser.add_argument("--series", default=",".join(s[0] for s in SERIES),
                         help="comma-separated labels to run")
