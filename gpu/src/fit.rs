@@ -1,6 +1,7 @@
-//! A fitted model and its forecasts.
+//! The fitted models of a series (one per half-life of the grid) and their averaged
+//! forecasts.
 //!
-//! The point forecast is the model's conditional mean: the expected one-step error `k`
+//! Each model's point forecast is its conditional mean: the expected one-step error `k`
 //! steps ahead is `lambda^k e_n` (`e_n` the last unadjusted error), and the state is
 //! advanced through the smoothing equations on those expected values, so the forecast
 //! is Holt-Winters' plus the AR(1) term and what that term feeds into the level, trend
@@ -15,6 +16,9 @@
 //! `c_j = alpha (1 + beta phi_j) + gamma (1 - alpha) [m1 | j] + omega (1 - alpha) [m2 | j]`
 //! and `phi_j = phi + ... + phi^j`. It is exact for Gaussian innovations and grows with
 //! the horizon as the model's uncertainty does.
+//!
+//! A [`Fit`] of several half-lives averages its models' point forecasts and their
+//! quantiles.
 
 use crate::batch::{Batch, Choice, Scaling};
 use crate::error::ForecastError;
