@@ -88,6 +88,11 @@ pub struct Predictive {
     pub damped: bool,
     /// What the fit minimizes over the history; default `absolute`.
     pub loss: FitLoss,
+    /// Half-lives of the fits whose forecasts are averaged, each weighing recent rows
+    /// more; empty: one fit, every row alike. Default (`None`): 0.5, 1, 2, 4, 8 and 16
+    /// of the longest season.
+    #[serde(serialize_with = "crate::serialize::optional_durations")]
+    pub half_lives: Option<Vec<Duration>>,
 }
 
 /// `predictive.loss`: the sum the forecaster's parameter search minimizes over the
@@ -131,6 +136,7 @@ impl Default for Predictive {
             refit_every: Duration::from_secs(600),
             damped: false,
             loss: FitLoss::Absolute,
+            half_lives: None,
         }
     }
 }

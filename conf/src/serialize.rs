@@ -26,6 +26,17 @@ pub(crate) fn optional_duration<S: Serializer>(
     }
 }
 
+/// An optional list of durations in the file's format, or null.
+pub(crate) fn optional_durations<S: Serializer>(
+    values: &Option<Vec<Duration>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match values {
+        Some(values) => durations(values, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// A list of durations in the file's format.
 pub(crate) fn durations<S: Serializer>(
     values: &[Duration],

@@ -145,6 +145,7 @@ fn predictive_defaults() {
         refit_every: Duration::from_secs(600),
         damped: false,
         loss: FitLoss::Absolute,
+        half_lives: None,
     };
     assert_eq!(scaled("predictive = {}").predictive, Some(expected.clone()));
     assert_eq!(Predictive::default(), expected);
@@ -165,8 +166,19 @@ fn predictive_values_are_read() {
             refit_every: Duration::from_secs(60),
             damped: true,
             loss: FitLoss::Squared,
+            half_lives: None,
         })
     );
+    let half_lives = |list: &str| {
+        scaled(&format!("predictive = {{ half_lives = {list} }}"))
+            .predictive
+            .and_then(|p| p.half_lives)
+    };
+    assert_eq!(
+        half_lives(r#"["3d 12h", "7d"]"#),
+        Some(vec![Duration::from_secs(84 * 3600), 7 * DAY])
+    );
+    assert_eq!(half_lives("[]"), Some(vec![]));
 }
 
 #[test]

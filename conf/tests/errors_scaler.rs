@@ -432,3 +432,14 @@ fn simulate_values_must_be_positive() {
         "like \"10s\"",
     );
 }
+
+#[test]
+fn zero_half_life() {
+    assert_invalid(
+        &scaler_with(r#"predictive = { half_lives = ["7d", "0s"] }"#),
+        13,
+        36,
+        "half-life must be greater than zero",
+        "or [] for one fit",
+    );
+}

@@ -269,6 +269,7 @@ pub(crate) fn predictive(spec: &ScalerSpec, service_time: Option<Duration>) -> P
                 tidegate_conf::FitLoss::Absolute => Loss::Absolute,
                 tidegate_conf::FitLoss::Squared => Loss::Squared,
             },
+            half_lives: p.half_lives.clone(),
             ..defaults
         },
         None => PredictiveConfig {

@@ -35,6 +35,7 @@ pub(crate) struct RawPredictive {
     pub(crate) refit_every: Option<Spanned<String>>,
     pub(crate) damped: Option<bool>,
     pub(crate) loss: Option<Spanned<String>>,
+    pub(crate) half_lives: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// A scaler's `cost`.

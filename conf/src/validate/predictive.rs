@@ -16,6 +16,10 @@ use super::value;
 const SEASONS_HINT: &str =
     "e.g. seasons = [\"1d\"], or [\"1d\", \"7d\"] for daily and weekly patterns";
 
+/// Hint for a malformed half-life.
+const HALF_LIVES_HINT: &str = "e.g. half_lives = [\"3d 12h\", \"7d\", \"14d\"], or [] for one fit \
+     weighing every row alike";
+
 /// The `predictive` table of a scaler, with defaults for what it leaves out.
 pub(super) fn predictive(
     raw: &Spanned<RawPredictive>,
@@ -81,6 +85,17 @@ pub(super) fn predictive(
                 )
             })?,
             None => defaults.loss,
+        },
+        half_lives: match &table.half_lives {
+            Some(list) => Some(
+                list.get_ref()
+                    .iter()
+                    .map(|entry| {
+                        value::positive_duration(entry, "half-life", HALF_LIVES_HINT, source)
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            None => defaults.half_lives,
         },
     })
 }

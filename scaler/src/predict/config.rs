@@ -31,6 +31,9 @@ pub struct PredictiveConfig {
     pub damped: bool,
     /// What the fit minimizes over the history's one-step errors.
     pub loss: Loss,
+    /// Half-lives of the fits whose forecasts are averaged (empty: one fit, every step
+    /// alike); `None`: [`Grid::standard_half_lives`], 0.5 to 16 longest seasons.
+    pub half_lives: Option<Vec<Duration>>,
     /// How far ahead to provision: the pool's launch-to-ready time.
     pub lead_time: Duration,
     /// In-flight requests per instance, the same target the reactive policy uses.
@@ -54,6 +57,7 @@ impl Default for PredictiveConfig {
             refit_every: Duration::from_secs(600),
             damped: false,
             loss: Loss::Absolute,
+            half_lives: None,
             lead_time: Duration::from_secs(30),
             target_in_flight: 8.0,
             service_time: None,
@@ -96,6 +100,34 @@ impl PredictiveConfig {
     /// Checks every setting; errors name the field, the value and the fix.
     pub fn validate(&self) -> Result<(), ScalerError> {
         self.plan().map(|_| ())
+    }
+
+    /// The half-lives in steps (infinite for one fit weighing every step alike); each
+    /// must span at least one step.
+    fn half_life_steps(&self, seasons: Seasons, step_ms: u64) -> Result<Vec<f32>, ScalerError> {
+        let Some(half_lives) = &self.half_lives else {
+            return Ok(Grid::standard_half_lives(seasons));
+        };
+        if half_lives.is_empty() {
+            return Ok(vec![f32::INFINITY]);
+        }
+        half_lives
+            .iter()
+            .map(|&half_life| {
+                let ms = duration_millis(half_life);
+                if ms < step_ms {
+                    return Err(invalid(
+                        "predictive.half_lives",
+                        written(half_life),
+                        format!(
+                            "must span at least one step ({}); use a longer half-life",
+                            written(Duration::from_millis(step_ms))
+                        ),
+                    ));
+                }
+                Ok((ms as f64 / step_ms as f64) as f32)
+            })
+            .collect()
     }
 
     /// The validated settings in steps.
@@ -193,8 +225,8 @@ impl PredictiveConfig {
             service_time_s: self.service_time.map(|s| s.as_secs_f64()),
             grid: Grid::standard(seasons, self.damped)
                 .with_loss(self.loss)
-                .with_half_lives(&Grid::standard_half_lives(seasons))
-                .map_err(|e| invalid("predictive.seasons", seasons, e.to_string()))?,
+                .with_half_lives(&self.half_life_steps(seasons, step_ms)?)
+                .map_err(|e| invalid("predictive.half_lives", seasons, e.to_string()))?,
         })
     }
 }
@@ -210,6 +242,33 @@ mod tests {
         assert_eq!(plan.seasons, Seasons::Double(24, 168));
         assert_eq!(plan.capacity, 336);
         assert_eq!(plan.needed(), 336);
+    }
+
+    #[test]
+    fn half_lives_become_steps() {
+        let grid = |half_lives: Option<Vec<Duration>>| {
+            PredictiveConfig {
+                half_lives,
+                ..PredictiveConfig::default()
+            }
+            .plan()
+            .map(|plan| plan.grid.half_lives().to_vec())
+        };
+        assert_eq!(
+            grid(None).unwrap(),
+            vec![84.0, 168.0, 336.0, 672.0, 1344.0, 2688.0]
+        );
+        assert_eq!(grid(Some(vec![])).unwrap(), vec![f32::INFINITY]);
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        assert_eq!(
+            grid(Some(vec![hours(12), hours(90)])).unwrap(),
+            vec![12.0, 90.0]
+        );
+        let short = grid(Some(vec![Duration::from_secs(60)])).unwrap_err();
+        assert!(
+            short.to_string().contains("predictive.half_lives"),
+            "{short}"
+        );
     }
 
     #[test]

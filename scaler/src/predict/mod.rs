@@ -22,7 +22,7 @@ mod service;
 
 pub use config::{PredictiveConfig, STEPS_PER_SHORT_SEASON};
 pub use recommender::PredictiveRecommender;
-pub use report::{FitSummary, ForecastReport, PointForecast};
+pub use report::{FitMember, FitSummary, ForecastReport, PointForecast};
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ use crate::predict::config::{Plan, PredictiveConfig};
 use crate::predict::history::History;
 use crate::predict::model::{Demand, Model};
 use crate::predict::refit::{FitJob, FitOutcome, Refitter, SubmitError};
-use crate::predict::report::{FitSummary, ForecastReport, PointForecast};
+use crate::predict::report::{FitMember, FitSummary, ForecastReport, PointForecast};
 use crate::predict::service::ServiceTime;
 use crate::recommend::{Recommendation, Recommender};
 use crate::signals::Signals;
@@ -130,6 +130,19 @@ impl PredictiveRecommender {
                 phi: params.phi,
                 lambda: params.lambda,
                 rmse_rps: model.fit().rmse(),
+                members: model
+                    .fit()
+                    .members()
+                    .map(|(half_life, p)| FitMember {
+                        half_life_steps: half_life.is_finite().then_some(half_life),
+                        alpha: p.alpha,
+                        beta: p.beta,
+                        gamma: p.gamma,
+                        omega: p.omega,
+                        phi: p.phi,
+                        lambda: p.lambda,
+                    })
+                    .collect(),
             }
         });
         let seasons = self.plan.seasons;

@@ -37,6 +37,32 @@ pub struct FitSummary {
     pub duration_s: f64,
     /// Steps of history it was fitted on.
     pub history_steps: usize,
+    /// Level smoothing (of the first of `members`; so are the five fields below).
+    pub alpha: f32,
+    /// Trend smoothing.
+    pub beta: f32,
+    /// Short seasonal smoothing.
+    pub gamma: f32,
+    /// Long seasonal smoothing.
+    pub omega: f32,
+    /// Trend damping.
+    pub phi: f32,
+    /// AR(1) coefficient of the one-step error (0: none).
+    pub lambda: f32,
+    /// Root mean squared one-step error of the averaged forecast over the scored
+    /// history, requests per second.
+    pub rmse_rps: f64,
+    /// The models whose forecasts are averaged, one per half-life.
+    pub members: Vec<FitMember>,
+}
+
+/// One model of the fit in use: its half-life and chosen parameters.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FitMember {
+    /// Steps after which a step's error weighs half as much in this model's fit; null
+    /// when every step weighs the same.
+    pub half_life_steps: Option<f32>,
     /// Level smoothing.
     pub alpha: f32,
     /// Trend smoothing.
@@ -49,8 +75,6 @@ pub struct FitSummary {
     pub phi: f32,
     /// AR(1) coefficient of the one-step error (0: none).
     pub lambda: f32,
-    /// Root mean squared one-step error over the scored history, requests per second.
-    pub rmse_rps: f64,
 }
 
 /// Everything known about one pool's forecast.

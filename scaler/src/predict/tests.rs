@@ -137,6 +137,17 @@ fn tracks_a_seasonal_series_ahead_of_time() {
     // The noise is uniform on +-2 (sd 1.15); missing the pattern (amplitude 80) or the
     // trend would leave errors tens of requests per second wide.
     assert!(fit.rmse_rps < 2.0, "{fit:?}");
+    // One model per default half-life, 0.5 to 16 seasons; the flat fields are the first's.
+    let half_lives: Vec<Option<f32>> = fit.members.iter().map(|m| m.half_life_steps).collect();
+    let season = SEASON as f32;
+    assert_eq!(
+        half_lives,
+        [0.5, 1.0, 2.0, 4.0, 8.0, 16.0].map(|k| Some(k * season))
+    );
+    assert_eq!(
+        (fit.alpha, fit.gamma),
+        (fit.members[0].alpha, fit.members[0].gamma)
+    );
 }
 
 #[test]

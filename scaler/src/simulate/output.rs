@@ -66,6 +66,8 @@ struct PredictiveSummary {
     refit_every_s: f64,
     damped: bool,
     loss: &'static str,
+    /// Null: the default, 0.5 to 16 longest seasons.
+    half_lives_s: Option<Vec<f64>>,
     forecast_device: &'static str,
 }
 
@@ -107,6 +109,10 @@ impl InputSummary {
                     refit_every_s: secs(&c.refit_every),
                     damped: c.damped,
                     loss: c.loss.name(),
+                    half_lives_s: c
+                        .half_lives
+                        .as_ref()
+                        .map(|h| h.iter().map(Duration::as_secs_f64).collect()),
                     forecast_device: match input.forecast_device {
                         Device::Auto => "auto",
                         Device::Cpu => "cpu",
