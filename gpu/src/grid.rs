@@ -254,7 +254,7 @@ impl Grid {
             Seasons::None => vec![f32::INFINITY],
             _ => STANDARD_HALF_LIVES
                 .iter()
-                .map(|&periods| (periods * seasons.longest() as f32).max(1.0))
+                .map(|&periods| periods * seasons.longest() as f32)
                 .collect(),
         }
     }
@@ -269,11 +269,11 @@ impl Grid {
                 "at least one half-life is needed",
             ));
         }
-        if let Some(&value) = half_lives.iter().find(|h| h.is_nan() || **h < 1.0) {
+        if let Some(&value) = half_lives.iter().find(|h| h.is_nan() || **h <= 0.0) {
             return Err(ForecastError::InvalidGridValue {
                 name: "half-life",
                 value,
-                range: "at least 1 row",
+                range: "a positive number of rows",
             });
         }
         self.half_lives = half_lives.to_vec();
@@ -410,7 +410,9 @@ mod tests {
         let grid = Grid::standard(Seasons::Single(24), false);
         assert_eq!(grid.half_lives(), &[f32::INFINITY]);
         assert!(grid.clone().with_half_lives(&[]).is_err());
-        assert!(grid.clone().with_half_lives(&[0.5]).is_err());
+        assert!(grid.clone().with_half_lives(&[0.0]).is_err());
+        assert!(grid.clone().with_half_lives(&[-1.0]).is_err());
+        assert!(grid.clone().with_half_lives(&[0.5]).is_ok());
         assert!(grid.clone().with_half_lives(&[f32::NAN]).is_err());
         let two = grid.with_half_lives(&[12.0, f32::INFINITY]).unwrap();
         assert_eq!(two.half_lives(), &[12.0, f32::INFINITY]);

@@ -81,10 +81,8 @@ fn parse_half_lives(text: &str) -> Result<HalfLives, String> {
         .map(|h| h.trim().parse::<f32>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| format!("{text:?} is not a list of rows, e.g. 84,168,336, or none"))?;
-    match rows.iter().find(|h| !(h.is_finite() && **h >= 1.0)) {
-        Some(bad) => Err(format!(
-            "half-life {bad} must be a finite number of rows, at least 1"
-        )),
+    match rows.iter().find(|h| !(h.is_finite() && **h > 0.0)) {
+        Some(bad) => Err(format!("half-life {bad} must be a positive number of rows")),
         None => Ok(HalfLives(rows)),
     }
 }

@@ -102,32 +102,20 @@ impl PredictiveConfig {
         self.plan().map(|_| ())
     }
 
-    /// The half-lives in steps (infinite for one fit weighing every step alike); each
-    /// must span at least one step.
-    fn half_life_steps(&self, seasons: Seasons, step_ms: u64) -> Result<Vec<f32>, ScalerError> {
-        let Some(half_lives) = &self.half_lives else {
-            return Ok(Grid::standard_half_lives(seasons));
-        };
-        if half_lives.is_empty() {
-            return Ok(vec![f32::INFINITY]);
+    /// The half-lives in steps (infinite for one fit weighing every step alike). One
+    /// shorter than a step is a fraction of a step: that fit weighs little but the
+    /// latest steps.
+    fn half_life_steps(&self, seasons: Seasons, step_ms: u64) -> Vec<f32> {
+        match &self.half_lives {
+            None => Grid::standard_half_lives(seasons),
+            Some(half_lives) if half_lives.is_empty() => vec![f32::INFINITY],
+            Some(half_lives) => half_lives
+                .iter()
+                .map(|h| {
+                    ((h.as_secs_f64() * 1000.0 / step_ms as f64) as f32).max(f32::MIN_POSITIVE)
+                })
+                .collect(),
         }
-        half_lives
-            .iter()
-            .map(|&half_life| {
-                let ms = duration_millis(half_life);
-                if ms < step_ms {
-                    return Err(invalid(
-                        "predictive.half_lives",
-                        written(half_life),
-                        format!(
-                            "must span at least one step ({}); use a longer half-life",
-                            written(Duration::from_millis(step_ms))
-                        ),
-                    ));
-                }
-                Ok((ms as f64 / step_ms as f64) as f32)
-            })
-            .collect()
     }
 
     /// The validated settings in steps.
@@ -225,7 +213,7 @@ impl PredictiveConfig {
             service_time_s: self.service_time.map(|s| s.as_secs_f64()),
             grid: Grid::standard(seasons, self.damped)
                 .with_loss(self.loss)
-                .with_half_lives(&self.half_life_steps(seasons, step_ms)?)
+                .with_half_lives(&self.half_life_steps(seasons, step_ms))
                 .map_err(|e| invalid("predictive.half_lives", seasons, e.to_string()))?,
         })
     }
@@ -264,11 +252,8 @@ mod tests {
             grid(Some(vec![hours(12), hours(90)])).unwrap(),
             vec![12.0, 90.0]
         );
-        let short = grid(Some(vec![Duration::from_secs(60)])).unwrap_err();
-        assert!(
-            short.to_string().contains("predictive.half_lives"),
-            "{short}"
-        );
+        let minute = grid(Some(vec![Duration::from_secs(60)])).unwrap();
+        assert!((minute[0] - 1.0 / 60.0).abs() < 1e-6, "{minute:?}");
     }
 
     #[test]
