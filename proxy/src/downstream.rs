@@ -25,7 +25,7 @@ use std::task::{ready, Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use pingora::apps::{HttpPersistentSettings, HttpServerApp, ServerApp};
+use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream, ServerApp};
 use pingora::protocols::http::ServerSession;
 use pingora::protocols::l4::socket::SocketAddr as PingoraAddr;
 use pingora::protocols::l4::stream::DEFAULT_L4_WRITE_BUFFER_SIZE;
@@ -323,14 +323,23 @@ impl Peek for Downstream {
 
 /// Serves a plain-text client connection until it closes: each request on
 /// Tidegate's own HTTP/1.1 path when `forwarder` takes it, else on Pingora's.
-pub async fn serve<A>(
+/// `guard` is dropped when the connection is done.
+///
+/// This future is the connection's whole task, so an idle connection costs its
+/// size: what a request needs lives in boxes while it runs (the own path's
+/// state, Pingora's session and its future), and the caller spawns this future
+/// itself rather than an `async` block around it, which would hold it twice.
+pub async fn serve<A, G>(
     app: Arc<A>,
     forwarder: Option<Arc<Forwarder>>,
-    conn: Downstream,
+    mut conn: Box<Downstream>,
     shutdown: ShutdownWatch,
+    guard: G,
 ) where
     A: HttpServerApp + Send + Sync + 'static,
+    G: Send,
 {
+    let _guard = guard;
     // The connection's one timer: it bounds the wait for the first request,
     // then every wait between requests (see `next_request`).
     let timer = tokio::time::sleep(KEEPALIVE_TIMEOUT);
@@ -343,7 +352,6 @@ pub async fn serve<A>(
         }
     };
     tokio::pin!(stopped);
-    let mut conn = Box::new(conn);
     if app.server_options().is_some_and(|o| o.h2c) {
         let preface = tokio::select! {
             preface = conn.has_h2_preface() => preface,
@@ -388,18 +396,7 @@ pub async fn serve<A>(
                 Next::Pingora => {}
             }
         }
-        let mut session = ServerSession::new_http1(conn);
-        match settings.take() {
-            Some(settings) => settings.apply_to_session(&mut session),
-            None => {
-                let keepalive = (!*shutdown.borrow()).then_some(KEEPALIVE_TIMEOUT.as_secs());
-                session.set_keepalive(keepalive);
-                session.set_keepalive_reuses_remaining(
-                    app.server_options().and_then(|o| o.keepalive_request_limit),
-                );
-            }
-        }
-        let Some(reused) = app.process_new_http(session, &shutdown).await else {
+        let Some(reused) = pingora_request(&app, conn, settings.take(), &shutdown).await else {
             return;
         };
         let (stream, next) = reused.consume();
@@ -418,6 +415,32 @@ pub async fn serve<A>(
             }
         }
     }
+}
+
+/// Pingora's session for the next request on `conn`, and the boxed future that
+/// serves it: built outside [`serve`], so the session is never part of the
+/// connection's task.
+fn pingora_request<'a, A>(
+    app: &'a Arc<A>,
+    conn: Box<Downstream>,
+    settings: Option<HttpPersistentSettings>,
+    shutdown: &'a ShutdownWatch,
+) -> Pin<Box<dyn Future<Output = Option<ReusedHttpStream>> + Send + 'a>>
+where
+    A: HttpServerApp + Send + Sync + 'static,
+{
+    let mut session = ServerSession::new_http1(conn);
+    match settings {
+        Some(settings) => settings.apply_to_session(&mut session),
+        None => {
+            let keepalive = (!*shutdown.borrow()).then_some(KEEPALIVE_TIMEOUT.as_secs());
+            session.set_keepalive(keepalive);
+            session.set_keepalive_reuses_remaining(
+                app.server_options().and_then(|o| o.keepalive_request_limit),
+            );
+        }
+    }
+    app.process_new_http(session, shutdown)
 }
 
 /// Waits for the next request on `conn`: `false` when the connection should

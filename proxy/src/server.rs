@@ -400,10 +400,13 @@ async fn accept_loop(
                 // Two task types, so a plain-text connection's task does not
                 // carry the size of a TLS handshake.
                 match &tls {
-                    None => tokio::spawn(async move {
-                        downstream::serve(app, forwarder, conn, shutdown).await;
-                        drop(open);
-                    }),
+                    None => tokio::spawn(downstream::serve(
+                        app,
+                        forwarder,
+                        Box::new(conn),
+                        shutdown,
+                        open,
+                    )),
                     Some(acceptor) => {
                         let acceptor = Arc::clone(acceptor);
                         tokio::spawn(async move {
