@@ -20,7 +20,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -65,28 +65,38 @@ pub struct Downstream {
     /// Bytes read ahead to look for the h2c preface, returned first by reads.
     rewound: Vec<u8>,
     peer: SocketAddr,
-    socket_digest: Arc<SocketDigest>,
+    /// The local address, when `accept` knew it.
+    local: Option<SocketAddr>,
+    /// Pingora's view of the addresses, made when Pingora first asks: requests on
+    /// the own path never need it.
+    socket_digest: OnceLock<Arc<SocketDigest>>,
     established: SystemTime,
 }
 
 impl Downstream {
     /// Wraps `tcp`, accepted from `peer` on `local`, so Pingora looks neither up.
     pub fn new(tcp: TcpStream, peer: SocketAddr, local: Option<SocketAddr>) -> Self {
-        use std::os::unix::io::AsRawFd;
-        let digest = SocketDigest::from_raw_fd(tcp.as_raw_fd());
-        let _ = digest.peer_addr.set(Some(PingoraAddr::Inet(peer)));
-        if let Some(local) = local.filter(|l| !l.ip().is_unspecified()) {
-            let _ = digest.local_addr.set(Some(PingoraAddr::Inet(local)));
-        }
         Self {
             tcp,
             pending: Vec::new(),
             sent: 0,
             rewound: Vec::new(),
             peer,
-            socket_digest: Arc::new(digest),
+            local: local.filter(|l| !l.ip().is_unspecified()),
+            socket_digest: OnceLock::new(),
             established: SystemTime::now(),
         }
+    }
+
+    /// The addresses as Pingora takes them, without a system call.
+    fn digest(&self) -> SocketDigest {
+        use std::os::unix::io::AsRawFd;
+        let digest = SocketDigest::from_raw_fd(self.tcp.as_raw_fd());
+        let _ = digest.peer_addr.set(Some(PingoraAddr::Inet(self.peer)));
+        if let Some(local) = self.local {
+            let _ = digest.local_addr.set(Some(PingoraAddr::Inet(local)));
+        }
+        digest
     }
 
     /// Reads until the bytes so far rule the h2c preface out or complete it,
@@ -302,11 +312,13 @@ impl GetProxyDigest for Downstream {
 
 impl GetSocketDigest for Downstream {
     fn get_socket_digest(&self) -> Option<Arc<SocketDigest>> {
-        Some(Arc::clone(&self.socket_digest))
+        Some(Arc::clone(
+            self.socket_digest.get_or_init(|| Arc::new(self.digest())),
+        ))
     }
 
     fn set_socket_digest(&mut self, digest: SocketDigest) {
-        self.socket_digest = Arc::new(digest);
+        self.socket_digest = OnceLock::from(Arc::new(digest));
     }
 }
 
@@ -492,6 +504,22 @@ mod tests {
         let (server, peer) = listener.accept().await.unwrap();
         let local = server.local_addr().ok();
         (Downstream::new(server, peer, local), client)
+    }
+
+    #[tokio::test]
+    async fn pingora_sees_the_addresses_accept_gave_made_once() {
+        let (conn, client) = pair().await;
+        let digest = conn.get_socket_digest().unwrap();
+        let inet = |a: &Option<PingoraAddr>| a.as_ref().and_then(|a| a.as_inet()).copied();
+        assert_eq!(
+            digest.peer_addr.get().and_then(inet),
+            Some(client.local_addr().unwrap())
+        );
+        assert_eq!(
+            digest.local_addr.get().and_then(inet),
+            Some(client.peer_addr().unwrap())
+        );
+        assert!(Arc::ptr_eq(&digest, &conn.get_socket_digest().unwrap()));
     }
 
     async fn read_n(client: &mut TcpStream, n: usize) -> Vec<u8> {
