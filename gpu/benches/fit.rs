@@ -5,6 +5,10 @@
 //! fitted with Taylor's double seasonal model (48, 336) on `Grid::standard`. Only the
 //! grid search (initial states included) is timed, not building the fits.
 //!
+//! The `fit-combined` group fits the same series once per standard half-life (six
+//! members per series, one dispatch), as the predictive policy and `tidegate forecast`
+//! do by default, at 10 and 100 series.
+//!
 //! Run: `cargo bench -p tidegate-gpu --bench fit`. The GPU group uses any adapter, so on
 //! a machine without a GPU it measures lavapipe (apt-get install mesa-vulkan-drivers) and
 //! is skipped with a message when there is no adapter at all. Criterion's minimum of 10
@@ -83,5 +87,38 @@ fn fit(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fit);
+fn fit_combined(c: &mut Criterion) {
+    let seasons = Seasons::Double(48, 336);
+    let Ok(grid) =
+        Grid::standard(seasons, false).with_half_lives(&Grid::standard_half_lives(seasons))
+    else {
+        return;
+    };
+    let fitter = gpu_fitter();
+    let mut group = c.benchmark_group("fit-combined");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    for count in [10, 100] {
+        let Some(batch_series) = series(count) else {
+            return;
+        };
+        let members = count * grid.half_lives().len();
+        group.throughput(Throughput::Elements(
+            (members * grid.bases() * HISTORY) as u64,
+        ));
+        group.bench_with_input(BenchmarkId::new("cpu", count), &batch_series, |b, s| {
+            b.iter(|| cpu::fit(&Batch::new(black_box(s), &grid)))
+        });
+        if let Some(fitter) = &fitter {
+            group.bench_with_input(BenchmarkId::new("gpu", count), &batch_series, |b, s| {
+                b.iter(|| fitter.fit(&Batch::new(black_box(s), &grid)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, fit, fit_combined);
 criterion_main!(benches);
