@@ -386,7 +386,8 @@ pub async fn serve<A, G>(
             }
         }
     }
-    let mut settings: Option<HttpPersistentSettings> = None;
+    // Boxed: only connections Pingora has served carry them.
+    let mut settings: Option<Box<HttpPersistentSettings>> = None;
     loop {
         if let Some(forwarder) = &forwarder {
             if !next_request(
@@ -419,7 +420,7 @@ pub async fn serve<A, G>(
                 return;
             }
         };
-        settings = next;
+        settings = next.map(Box::new);
         if forwarder.is_none() {
             let deadline = Instant::now() + KEEPALIVE_TIMEOUT;
             if !next_request(&conn, timer.as_mut(), deadline, stopped.as_mut()).await {
@@ -435,7 +436,7 @@ pub async fn serve<A, G>(
 fn pingora_request<'a, A>(
     app: &'a Arc<A>,
     conn: Box<Downstream>,
-    settings: Option<HttpPersistentSettings>,
+    settings: Option<Box<HttpPersistentSettings>>,
     shutdown: &'a ShutdownWatch,
 ) -> Pin<Box<dyn Future<Output = Option<ReusedHttpStream>> + Send + 'a>>
 where
