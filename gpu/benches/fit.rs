@@ -56,35 +56,42 @@ fn gpu_fitter() -> Option<GpuFitter> {
     GpuFitter::new(device, queue).ok()
 }
 
-fn fit(c: &mut Criterion) {
-    let grid = Grid::standard(Seasons::Double(48, 336), false);
+/// Benchmarks `grid` on the CPU reference and, when there is an adapter, on wgpu, at
+/// each of `sizes` series; throughput counts recursion steps of every member.
+fn bench_grid(c: &mut Criterion, name: &str, grid: &Grid, sizes: &[usize]) {
     let fitter = gpu_fitter();
     match &fitter {
-        Some(f) => println!("gpu adapter: {}", f.adapter()),
-        None => println!("no wgpu adapter: skipping the gpu benchmarks"),
+        Some(f) => println!("{name}: gpu adapter: {}", f.adapter()),
+        None => println!("{name}: no wgpu adapter: skipping the gpu benchmarks"),
     }
-    let mut group = c.benchmark_group("fit");
+    let mut group = c.benchmark_group(name);
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
-    for count in SIZES {
+    for &count in sizes {
         let Some(batch_series) = series(count) else {
             return;
         };
+        let members = count * grid.half_lives().len();
         group.throughput(Throughput::Elements(
-            (count * grid.bases() * HISTORY) as u64,
+            (members * grid.bases() * HISTORY) as u64,
         ));
         group.bench_with_input(BenchmarkId::new("cpu", count), &batch_series, |b, s| {
-            b.iter(|| cpu::fit(&Batch::new(black_box(s), &grid)))
+            b.iter(|| cpu::fit(&Batch::new(black_box(s), grid)))
         });
         if let Some(fitter) = &fitter {
             group.bench_with_input(BenchmarkId::new("gpu", count), &batch_series, |b, s| {
-                b.iter(|| fitter.fit(&Batch::new(black_box(s), &grid)))
+                b.iter(|| fitter.fit(&Batch::new(black_box(s), grid)))
             });
         }
     }
     group.finish();
+}
+
+fn fit(c: &mut Criterion) {
+    let grid = Grid::standard(Seasons::Double(48, 336), false);
+    bench_grid(c, "fit", &grid, &SIZES);
 }
 
 fn fit_combined(c: &mut Criterion) {
@@ -94,30 +101,7 @@ fn fit_combined(c: &mut Criterion) {
     else {
         return;
     };
-    let fitter = gpu_fitter();
-    let mut group = c.benchmark_group("fit-combined");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
-    for count in [10, 100] {
-        let Some(batch_series) = series(count) else {
-            return;
-        };
-        let members = count * grid.half_lives().len();
-        group.throughput(Throughput::Elements(
-            (members * grid.bases() * HISTORY) as u64,
-        ));
-        group.bench_with_input(BenchmarkId::new("cpu", count), &batch_series, |b, s| {
-            b.iter(|| cpu::fit(&Batch::new(black_box(s), &grid)))
-        });
-        if let Some(fitter) = &fitter {
-            group.bench_with_input(BenchmarkId::new("gpu", count), &batch_series, |b, s| {
-                b.iter(|| fitter.fit(&Batch::new(black_box(s), &grid)))
-            });
-        }
-    }
-    group.finish();
+    bench_grid(c, "fit-combined", &grid, &[10, 100]);
 }
 
 criterion_group!(benches, fit, fit_combined);

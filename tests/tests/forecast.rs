@@ -39,6 +39,10 @@ fn write_trace(dir: &Path, name: &str, header: &str, rows: &[Vec<String>]) -> Pa
     path
 }
 
+/// A backtest's shape that fits the test traces; tests add the season and what
+/// they exercise.
+const SHAPE: [&str; 6] = ["--horizon", "6", "--origins", "5", "--spacing", "30"];
+
 /// Runs a backtest of column JFK with `extra` arguments; returns the CSV rows (origin,
 /// step, actual, forecast) and the printed MASE.
 fn backtest(trace: &Path, out: &Path, extra: &[&str]) -> (Vec<(usize, usize, f64, f64)>, f64) {
@@ -212,18 +216,11 @@ fn forecast_averages_fits_of_several_half_lives_unless_told_none() {
         "{default_mase} {none_mase}"
     );
 
-    let shape = [
-        "--season",
-        "24",
-        "--horizon",
-        "6",
-        "--origins",
-        "5",
-        "--spacing",
-        "30",
-    ];
     for bad in ["0", "12,x", "inf", "12,0"] {
-        let (code, stderr) = rejected(&trace, &[&["--half-lives", bad], &shape[..]].concat());
+        let (code, stderr) = rejected(
+            &trace,
+            &[&["--half-lives", bad, "--season", "24"], &SHAPE[..]].concat(),
+        );
         assert_eq!(code, 2, "clap rejects {bad}: {stderr}");
         assert!(stderr.contains("--half-lives"), "{stderr}");
     }
@@ -257,17 +254,10 @@ fn forecast_fits_by_absolute_or_squared_loss() {
         "{squared_mase} {absolute_mase}"
     );
 
-    let shape = [
-        "--season",
-        "24",
-        "--horizon",
-        "6",
-        "--origins",
-        "5",
-        "--spacing",
-        "30",
-    ];
-    let (code, stderr) = rejected(&trace, &[&["--loss", "huber"], &shape[..]].concat());
+    let (code, stderr) = rejected(
+        &trace,
+        &[&["--loss", "huber", "--season", "24"], &SHAPE[..]].concat(),
+    );
     assert_eq!(code, 2, "clap rejects it: {stderr}");
     assert!(stderr.contains("\"absolute\" or \"squared\""), "{stderr}");
 }
@@ -296,11 +286,10 @@ fn forecast_explains_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let (header, rows) = piece();
     let trace = write_trace(dir.path(), "trace.csv", &header, &rows);
-    let shape = ["--horizon", "6", "--origins", "5", "--spacing", "30"];
 
     let (code, stderr) = rejected(
         &trace,
-        &[&["--column", "ORD", "--season", "24"], &shape[..]].concat(),
+        &[&["--column", "ORD", "--season", "24"], &SHAPE[..]].concat(),
     );
     assert_eq!(code, 1);
     assert!(
@@ -340,11 +329,11 @@ fn forecast_explains_bad_input() {
     assert!(stderr.contains("use at most 32 origins"), "{stderr}");
 
     let short = write_trace(dir.path(), "short.csv", &header, &rows[..40]);
-    let (code, stderr) = rejected(&short, &[&["--season", "24"], &shape[..]].concat());
+    let (code, stderr) = rejected(&short, &[&["--season", "24"], &SHAPE[..]].concat());
     assert_eq!(code, 1);
     assert!(stderr.contains("the series has 40 rows"), "{stderr}");
 
-    let (code, stderr) = rejected(&trace, &[&["--season", "168,24"], &shape[..]].concat());
+    let (code, stderr) = rejected(&trace, &[&["--season", "168,24"], &SHAPE[..]].concat());
     assert_eq!(code, 2, "clap rejects it: {stderr}");
     assert!(stderr.contains("shorter period first"), "{stderr}");
 }
