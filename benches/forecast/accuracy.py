@@ -66,6 +66,8 @@ def run_rust(args, trace, column, short, long, origins, spacing, history, horizo
     ]
     if args.half_lives:
         cmd += ["--half-lives", args.half_lives]
+    if args.no_seasonal_copy:
+        cmd += ["--no-seasonal-copy"]
     started = time.perf_counter()
     printed = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     elapsed = time.perf_counter() - started
@@ -127,6 +129,8 @@ def main():
                         help="what tidegate's fit minimizes (tidegate forecast --loss)")
     parser.add_argument("--half-lives", default=None,
                         help="tidegate forecast --half-lives (default: its own)")
+    parser.add_argument("--no-seasonal-copy", action="store_true",
+                        help="tidegate forecast --no-seasonal-copy: the models' average alone")
     parser.add_argument("--horizons", default="1,12")
     parser.add_argument("--series", default=",".join(s[0] for s in SERIES),
                         help="comma-separated labels to run")

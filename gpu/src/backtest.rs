@@ -27,6 +27,9 @@ pub struct BacktestSpec {
     pub spacing: usize,
     /// Most rows before an origin a fit may use (W).
     pub window: usize,
+    /// Whether the forecasts combine the models with the seasonal copy (as the
+    /// predictive policy's do); false: the models' average alone.
+    pub seasonal_copy: bool,
 }
 
 /// One forecast step at one origin.
@@ -162,7 +165,12 @@ pub fn backtest(
     let backend = fits.first().map_or(forecaster.backend(), |f| f.backend());
     let period = spec.seasons.short().max(1) as usize;
     let (mut rows, mut scored) = (Vec::new(), Vec::new());
-    for ((&origin, window), fit) in origins.iter().zip(&windows).zip(&fits) {
+    for ((&origin, window), fit) in origins.iter().zip(&windows).zip(fits) {
+        let fit = if spec.seasonal_copy {
+            fit
+        } else {
+            fit.without_seasonal_copy()
+        };
         let forecast = fit.forecast(spec.horizon, 0.5)?;
         let (mut model_error, mut naive_error) = (0.0, 0.0);
         for (k, &predicted) in forecast.point.iter().enumerate() {
@@ -207,6 +215,7 @@ mod tests {
             origins,
             spacing,
             window,
+            seasonal_copy: true,
         }
     }
 

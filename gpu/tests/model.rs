@@ -130,6 +130,7 @@ fn taylor_mase(horizon: usize) -> (f64, f64) {
         origins: 24,
         spacing: 29,
         window: 2016,
+        seasonal_copy: true,
     };
     let result = backtest(
         &Forecaster::new(Device::Cpu),
@@ -236,6 +237,8 @@ fn ar1_adjustment_follows_persistent_errors() {
         origins: 60,
         spacing: 7,
         window: 24 * 20,
+        // The AR(1) term is the models' own: score them alone.
+        seasonal_copy: false,
     };
     let forecaster = Forecaster::new(Device::Cpu);
     let standard = Grid::standard(seasons, false);
@@ -377,6 +380,12 @@ fn half_lives_fit_one_model_each_and_the_forecast_is_their_mean() {
         members,
         vec![(12.0, recent.params()), (f32::INFINITY, whole.params())]
     );
+    // The models' average, before the seasonal copy joins it.
+    let (recent, whole, both) = (
+        recent.without_seasonal_copy(),
+        whole.without_seasonal_copy(),
+        both.clone().without_seasonal_copy(),
+    );
     let (a, b, mean) = (
         recent.forecast(24, 0.9).unwrap(),
         whole.forecast(24, 0.9).unwrap(),
@@ -402,4 +411,87 @@ fn half_lives_fit_one_model_each_and_the_forecast_is_their_mean() {
     b2.observe(320.0);
     let step = |f: &tidegate_gpu::Fit| f.forecast(1, 0.5).unwrap().point[0];
     assert!((step(&observed) - (step(&a2) + step(&b2)) / 2.0).abs() < 1e-3);
+}
+
+/// A day whose shape no sine describes: the pattern plus fixed noise.
+fn irregular_day(t: usize) -> f32 {
+    let mut jitter = noise(100 + (t % 24) as u64);
+    300.0 + pattern(t) + 25.0 * jitter()
+}
+
+#[test]
+fn seasonal_copy_takes_over_where_the_last_cycles_repeat_exactly() {
+    // Ten noisy days, then four identical ones: a schedule that stopped changing.
+    let mut jitter = noise(5);
+    let values: Vec<f32> = (0..24 * 14)
+        .map(|t| irregular_day(t) + if t < 24 * 10 { 8.0 * jitter() } else { 0.0 })
+        .collect();
+    let seasons = Seasons::Single(24);
+    let fit = Forecaster::new(Device::Cpu).fit(
+        &[Series::new(values.clone(), seasons).unwrap()],
+        &Grid::standard(seasons, false),
+    )[0]
+    .clone();
+    let weight = fit.copy_weight().unwrap();
+    assert!(
+        weight > 0.99,
+        "the copy made no error lately: weight {weight}"
+    );
+
+    let combined = fit.forecast(24, 0.9).unwrap();
+    let models = fit
+        .clone()
+        .without_seasonal_copy()
+        .forecast(24, 0.9)
+        .unwrap();
+    let n = values.len();
+    let (mut combined_error, mut models_error) = (0.0, 0.0);
+    for k in 0..24 {
+        let copy = values[n - 24 + k];
+        let expected = (1.0 - weight) * f64::from(models.point[k]) + weight * f64::from(copy);
+        assert!(
+            (f64::from(combined.point[k]) - expected).abs() < 1e-2,
+            "step {}: {} is not the weighted mean of {} and {copy}",
+            k + 1,
+            combined.point[k],
+            models.point[k]
+        );
+        // The upper quantile keeps the models' spread above the combined point.
+        let spread = models.upper[k] - models.point[k];
+        assert!((combined.upper[k] - combined.point[k] - spread).abs() < 1e-2);
+        let truth = irregular_day(n + k);
+        combined_error += (combined.point[k] - truth).abs();
+        models_error += (models.point[k] - truth).abs();
+    }
+    assert!(
+        combined_error < 0.2 * models_error,
+        "combined {combined_error} vs models {models_error}"
+    );
+}
+
+#[test]
+fn seasonal_copy_gives_way_after_a_level_shift() {
+    let mut jitter = noise(9);
+    // The level already shifted once in the history, so the models learn to follow.
+    let values: Vec<f32> = (0..24 * 14)
+        .map(|t| if t < 24 * 7 { 200.0 } else { 230.0 } + pattern(t) + jitter())
+        .collect();
+    let seasons = Seasons::Single(24);
+    let mut fit = Forecaster::new(Device::Cpu).fit(
+        &[Series::new(values.clone(), seasons).unwrap()],
+        &Grid::standard(seasons, false),
+    )[0]
+    .clone();
+    // Six hours 50 above the usual: the copy of yesterday misses by 50 every hour, the
+    // models' level follows.
+    let n = values.len();
+    (n..n + 6).for_each(|t| fit.observe(280.0 + pattern(t)));
+    let weight = fit.copy_weight().unwrap();
+    assert!(weight < 0.2, "the copy missed lately: weight {weight}");
+    let next = fit.forecast(1, 0.5).unwrap().point[0];
+    let truth = 280.0 + pattern(n + 6);
+    assert!(
+        (next - truth).abs() < 10.0,
+        "next {next} vs the shifted level {truth}"
+    );
 }

@@ -54,6 +54,10 @@ pub struct ForecastRequest {
     /// 16 times the longest season.
     #[arg(long, value_name = "ROWS,...|none", value_parser = parse_half_lives)]
     pub half_lives: Option<HalfLives>,
+    /// Forecast with the models' average alone, without combining it with the seasonal
+    /// copy of the longest season (last week's value, for 24,168).
+    #[arg(long)]
+    pub no_seasonal_copy: bool,
     /// Where the `origin,step,actual,forecast` CSV goes.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -139,6 +143,7 @@ pub fn run(request: &ForecastRequest) -> Result<(), ForecastCliError> {
         origins: request.origins,
         spacing: request.spacing,
         window: request.history.unwrap_or(values.len()),
+        seasonal_copy: !request.no_seasonal_copy,
     };
     let origins = spec.origins_for(values.len())?;
     let forecaster = Forecaster::new(request.device);
@@ -165,7 +170,8 @@ pub fn run(request: &ForecastRequest) -> Result<(), ForecastCliError> {
 
     println!(
         "{} column {name}: {} rows, seasons {}, horizon {}, {} origins (rows {}..={}, spacing {}), \
-         history {}, half-lives {}, backend {}, {:.2} s; wrote {} rows to {path}",
+         history {}, half-lives {}, seasonal copy {}, backend {}, {:.2} s; wrote {} rows \
+         to {path}",
         request.trace.display(),
         values.len(),
         spec.seasons,
@@ -176,6 +182,7 @@ pub fn run(request: &ForecastRequest) -> Result<(), ForecastCliError> {
         spec.spacing,
         spec.window,
         describe(&half_lives),
+        if spec.seasonal_copy { "on" } else { "off" },
         result.backend,
         elapsed.as_secs_f64(),
         result.rows.len(),

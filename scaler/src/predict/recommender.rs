@@ -143,6 +143,7 @@ impl PredictiveRecommender {
                         lambda: p.lambda,
                     })
                     .collect(),
+                seasonal_copy_weight: model.fit().copy_weight(),
             }
         });
         let seasons = self.plan.seasons;

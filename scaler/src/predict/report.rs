@@ -49,11 +49,15 @@ pub struct FitSummary {
     pub phi: f32,
     /// AR(1) coefficient of the one-step error (0: none).
     pub lambda: f32,
-    /// Root mean squared one-step error of the averaged forecast over the scored
-    /// history, requests per second.
+    /// Root mean squared one-step error of the models' averaged forecast over the
+    /// scored history, requests per second.
     pub rmse_rps: f64,
     /// The models whose forecasts are averaged, one per half-life.
     pub members: Vec<FitMember>,
+    /// Weight of the seasonal copy of the longest season (the value one cycle back) in
+    /// the point forecast, from the recent one-step errors of the copy and of the
+    /// models' average; null when the history holds no full cycle.
+    pub seasonal_copy_weight: Option<f64>,
 }
 
 /// One model of the fit in use: its half-life and chosen parameters.

@@ -148,6 +148,11 @@ fn tracks_a_seasonal_series_ahead_of_time() {
         (fit.alpha, fit.gamma),
         (fit.members[0].alpha, fit.members[0].gamma)
     );
+    // Two weeks of history hold whole cycles: the seasonal copy is weighed in.
+    let weight = fit
+        .seasonal_copy_weight
+        .expect("the copy of the last cycle");
+    assert!((0.0..=1.0).contains(&weight), "{weight}");
 }
 
 #[test]
