@@ -1,8 +1,9 @@
 //! HTTP/1.1 forwarding byte for byte: response framing (chunked with trailers,
 //! HEAD, 204, until close), hop-by-hop fields, pipelining, kept-alive
 //! connections a backend closed, streamed answers, a client giving up on a
-//! slow answer, and the requests the proxy forwards through Pingora's general
-//! path (chunked request bodies, `Expect`, HTTP/1.0).
+//! slow answer, HTTP/1.0 clients, and the requests the proxy forwards through
+//! Pingora's general path (chunked request bodies, `Expect`, HTTP/1.0 without
+//! `Host`).
 //!
 //! The backend is a scripted one on 127.0.0.1 that records every request head
 //! it reads and answers with exact bytes; the client writes and reads raw bytes.
@@ -384,9 +385,62 @@ async fn chunked_bodies_expect_and_http10_are_forwarded_too() {
     assert!(got.contains("HTTP/1.1 200 OK\r\n"), "{got}");
     assert!(backend.next_request().await.ends_with("\r\n\r\nbody"));
 
-    let got = exchange(proxy.addr(), b"GET /old HTTP/1.0\r\nhost: a\r\n\r\n").await;
+    let got = exchange(proxy.addr(), b"GET /old HTTP/1.0\r\n\r\n").await;
     assert!(got.ends_with("ok\n"), "{got}");
     assert!(backend.next_request().await.starts_with("GET /old "));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http10_clients_keep_their_connection_only_when_they_ask_and_never_see_chunks() {
+    let mut backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    // Asked to keep the connection: a sized answer says it is kept, a 1xx head
+    // is not passed on, and a chunked answer comes as its data alone, the
+    // connection's end delimiting it.
+    let got = exchange(
+        proxy.addr(),
+        b"GET /a HTTP/1.0\r\nhost: a\r\nconnection: keep-alive\r\n\r\n\
+          GET /hints HTTP/1.0\r\nhost: a\r\nconnection: keep-alive\r\n\r\n\
+          GET /chunked HTTP/1.0\r\nhost: a\r\nconnection: keep-alive\r\n\r\n",
+    )
+    .await;
+    let answers: Vec<&str> = got.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 3, "no 103 for HTTP/1.0: {got}");
+    assert!(
+        answers[0].contains("connection: keep-alive\r\n") && answers[0].ends_with("\r\n\r\nok\n"),
+        "{got}"
+    );
+    assert!(
+        answers[1].starts_with("200 OK\r\n") && answers[1].ends_with("\r\n\r\nfinal"),
+        "{got}"
+    );
+    let chunked = answers[2];
+    assert!(chunked.contains("connection: close\r\n"), "{got}");
+    assert!(
+        !chunked.contains("transfer-encoding") && !chunked.contains("trailer"),
+        "{got}"
+    );
+    assert!(chunked.ends_with("\r\n\r\nhello world"), "{got}");
+    // Upstream each went in HTTP/1.1, over one kept-alive connection.
+    for path in ["/a", "/hints", "/chunked"] {
+        let sent = backend.next_request().await;
+        assert!(
+            sent.starts_with(&format!("GET {path} HTTP/1.1\r\n")),
+            "{sent}"
+        );
+    }
+    assert_eq!(backend.accepted(), 1);
+
+    // Not asked: the connection closes after the answer.
+    let got = exchange(proxy.addr(), b"GET /b HTTP/1.0\r\nhost: a\r\n\r\n").await;
+    assert!(got.contains("connection: close\r\n"), "{got}");
+    assert!(got.ends_with("\r\n\r\nok\n"), "{got}");
+    backend.next_request().await;
+    assert_eq!(
+        backend.accepted(),
+        1,
+        "the upstream connection is still kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

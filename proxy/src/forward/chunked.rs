@@ -3,7 +3,8 @@
 //! The body is relayed as it is, chunk framing included; [`Chunked`] only
 //! follows the framing across reads of any size to know when the last chunk
 //! and the trailer section are through, so the connection can carry the next
-//! message.
+//! message. For an HTTP/1.0 client, which cannot read chunks,
+//! [`Chunked::decode`] gives the chunks' data alone.
 
 /// A chunked body that breaks the framing rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -60,6 +61,16 @@ impl Chunked {
     /// Follows the framing through `data`; returns how many bytes of it belong
     /// to the body (fewer than all once the body ends inside `data`).
     pub fn advance(&mut self, data: &[u8]) -> Result<usize, Malformed> {
+        self.follow(data, None)
+    }
+
+    /// As [`Chunked::advance`], and appends the chunks' data in `data` (no
+    /// sizes, extensions or trailers) to `out`.
+    pub fn decode(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<usize, Malformed> {
+        self.follow(data, Some(out))
+    }
+
+    fn follow(&mut self, data: &[u8], mut out: Option<&mut Vec<u8>>) -> Result<usize, Malformed> {
         if self.is_done() {
             return Ok(0);
         }
@@ -67,6 +78,9 @@ impl Chunked {
         while at < data.len() {
             if let State::Data(left) = self.state {
                 let take = left.min((data.len() - at) as u64);
+                if let Some(out) = out.as_deref_mut() {
+                    out.extend_from_slice(&data[at..at + take as usize]);
+                }
                 at += take as usize;
                 self.state = match left - take {
                     0 => State::DataCr,
@@ -144,6 +158,22 @@ mod tests {
             }
         }
         Ok((taken, chunked.is_done()))
+    }
+
+    #[test]
+    fn decoding_keeps_the_data_alone_across_any_cut() {
+        let body = b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nx-sum: 42\r\n\r\nnext";
+        let end = body.len() - 4;
+        for cut in 0..=end {
+            let mut chunked = Chunked::default();
+            let mut out = Vec::new();
+            let first = chunked.decode(&body[..cut], &mut out).unwrap();
+            assert_eq!(first, cut);
+            let rest = chunked.decode(&body[cut..], &mut out).unwrap();
+            assert_eq!(first + rest, end, "cut at {cut}");
+            assert!(chunked.is_done());
+            assert_eq!(out, b"hello world", "cut at {cut}");
+        }
     }
 
     #[test]

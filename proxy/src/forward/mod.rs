@@ -10,11 +10,18 @@
 //! ([`upstream`]) in one system call, and relays the response as it arrives,
 //! following its framing (length, chunked, or until close).
 //!
+//! An HTTP/1.0 client's request goes upstream in HTTP/1.1 like any other; its
+//! answer keeps the connection only when the client asked with `Connection:
+//! keep-alive` and the answer has a length, says so in a `Connection:
+//! keep-alive` field, has no 1xx heads before it, and comes without chunk
+//! framing (the body alone, the connection closing at its end).
+//!
 //! Whatever this path does not take is put back unread, and the caller hands
 //! the connection to Pingora's proxy for that request: a chunked or large
-//! request body, `Expect`, an upgrade (WebSocket), HTTP/1.0, an absolute-form
-//! target, a head too large or malformed, a request no route matches, a full
-//! pool, and pools that speak HTTP/2 or TLS to their backends.
+//! request body, `Expect`, an upgrade (WebSocket), an HTTP/1.0 request without
+//! `Host`, an absolute-form target, a head too large or malformed, a request no
+//! route matches, a full pool, and pools that speak HTTP/2 or TLS to their
+//! backends.
 
 mod chunked;
 mod response;
@@ -34,7 +41,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use self::chunked::Malformed;
-use self::response::{content_length, is_hop_by_hop, Body, ResponseHead};
+use self::response::{content_length, is_hop_by_hop, Body, Persist, ResponseHead};
 use crate::clock::Clock;
 use crate::downstream::Downstream;
 use crate::member::{Failure, Member};
@@ -103,8 +110,12 @@ struct Request {
     region: Option<Range<usize>>,
     idempotent: bool,
     head: bool,
-    /// The client asked to close after this request.
+    /// The client asked to close after this request (an HTTP/1.0 client, by
+    /// not asking to keep the connection).
     close: bool,
+    /// The client speaks HTTP/1.0: no 1xx heads, no chunks, and a kept
+    /// connection is said so.
+    http10: bool,
     /// The head to send upstream, the body appended once read.
     upstream: Vec<u8>,
 }
@@ -224,10 +235,12 @@ impl Forwarder {
             Ok(httparse::Status::Partial) => return Err(Parse::Partial),
             Err(_) => return Err(Parse::Elsewhere),
         };
-        let (Some(method), Some(target), Some(1)) = (parsed.method, parsed.path, parsed.version)
+        let (Some(method), Some(target), Some(version @ (0 | 1))) =
+            (parsed.method, parsed.path, parsed.version)
         else {
             return Err(Parse::Elsewhere);
         };
+        let http10 = version == 0;
         if !target.starts_with('/') || method == "CONNECT" {
             return Err(Parse::Elsewhere);
         }
@@ -238,6 +251,7 @@ impl Forwarder {
         let mut host = None;
         let mut body_len = None;
         let mut close = false;
+        let mut keep_alive = false;
         for field in parsed.headers.iter() {
             let name = field.name.as_bytes();
             if name.eq_ignore_ascii_case(b"host") {
@@ -258,7 +272,9 @@ impl Forwarder {
                     let token = token.trim_ascii();
                     if token.eq_ignore_ascii_case(b"close") {
                         close = true;
-                    } else if !token.eq_ignore_ascii_case(b"keep-alive") && !token.is_empty() {
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        keep_alive = true;
+                    } else if !token.is_empty() {
                         // Upgrades, and other fields named hop-by-hop.
                         return Err(Parse::Elsewhere);
                     }
@@ -269,6 +285,10 @@ impl Forwarder {
             {
                 return Err(Parse::Elsewhere);
             }
+        }
+        if http10 && host.is_none() {
+            // Its HTTP/1.1 copy upstream would need a Host field.
+            return Err(Parse::Elsewhere);
         }
         let host_text = match host {
             Some(h) => Some(std::str::from_utf8(h).map_err(|_| Parse::Elsewhere)?),
@@ -333,7 +353,8 @@ impl Forwarder {
                 "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE"
             ),
             head: method == "HEAD",
-            close,
+            close: close || (http10 && !keep_alive),
+            http10,
             upstream,
             pool,
         })
@@ -362,7 +383,15 @@ impl Forwarder {
                     None => {
                         let body = pool.no_backend_body();
                         return self
-                            .answer(conn, 502, &body, close, None, retries.count(), "HTTPStatus")
+                            .answer(
+                                conn,
+                                502,
+                                &body,
+                                close || req.http10,
+                                None,
+                                retries.count(),
+                                "HTTPStatus",
+                            )
                             .await;
                     }
                 },
@@ -425,7 +454,8 @@ impl Forwarder {
                     conn,
                     code,
                     &body,
-                    close,
+                    // An HTTP/1.0 client would need `Connection: keep-alive`.
+                    close || req.http10,
                     Some(member),
                     retries.count(),
                     kind,
@@ -483,10 +513,13 @@ impl Forwarder {
             let head = loop {
                 match ResponseHead::parse(&buf, req.head) {
                     Ok(Some(head)) if head.informational => {
-                        // 100 Continue, 103 Early Hints: passed on as they are.
-                        let sent = conn.write_all(&buf[..head.len]).await;
-                        if sent.is_err() || conn.flush().await.is_err() {
-                            return Attempt::ClientGone("WriteError");
+                        // 100 Continue, 103 Early Hints: passed on as they are,
+                        // but never to an HTTP/1.0 client (RFC 9110, 15.2).
+                        if !req.http10 {
+                            let sent = conn.write_all(&buf[..head.len]).await;
+                            if sent.is_err() || conn.flush().await.is_err() {
+                                return Attempt::ClientGone("WriteError");
+                            }
                         }
                         buf.drain(..head.len);
                         answered = true;
@@ -518,13 +551,14 @@ impl Forwarder {
             }
         }
         Attempt::Done(
-            self.relay(conn, tcp, buf, response, addr, pool, close)
+            self.relay(conn, tcp, buf, response, addr, pool, close, req.http10)
                 .await,
         )
     }
 
     /// Relays a response whose head is at the start of `buf` from `tcp` to
-    /// `conn`; keeps `tcp` for reuse when the response ended cleanly.
+    /// `conn`, to an HTTP/1.0 client when `http10`; keeps `tcp` for reuse
+    /// when the response ended cleanly.
     #[allow(clippy::too_many_arguments)]
     async fn relay(
         &self,
@@ -535,6 +569,7 @@ impl Forwarder {
         addr: SocketAddr,
         pool: &Pool,
         close: bool,
+        http10: bool,
     ) -> Outcome {
         let mut outcome = Outcome {
             status: response.status,
@@ -545,9 +580,18 @@ impl Forwarder {
             next: Next::KeepAlive,
         };
         let until_close = matches!(response.body, Body::UntilClose);
-        let close = close || until_close;
-        let written = if response.needs_rewrite(close) {
-            let head = response.rewritten(&buf, close);
+        // An HTTP/1.0 client gets a chunked body's data alone, delimited by
+        // the end of the connection.
+        let dechunk = http10 && matches!(response.body, Body::Chunked(_));
+        let close = close || until_close || dechunk;
+        let persist = match (close, http10) {
+            (true, _) => Persist::Close,
+            (false, true) => Persist::KeepAlive,
+            (false, false) => Persist::Implied,
+        };
+        let mut decoded = Vec::new();
+        let written = if response.needs_rewrite(persist, dechunk) {
+            let head = response.rewritten(&buf, persist, dechunk);
             conn.write_all(&head).await
         } else {
             conn.write_all(&buf[..response.len]).await
@@ -561,7 +605,13 @@ impl Forwarder {
         let mut clean = true;
         loop {
             let data = &buf[start..];
-            let taken = match response.body.advance(data) {
+            let taken = if dechunk {
+                decoded.clear();
+                response.body.decode(data, &mut decoded)
+            } else {
+                response.body.advance(data)
+            };
+            let taken = match taken {
                 Ok(taken) => taken,
                 Err(Malformed) => {
                     outcome.error = "InvalidHTTPHeader";
@@ -574,7 +624,12 @@ impl Forwarder {
                 // trusted with another request.
                 clean = false;
             }
-            if conn.write_all(&data[..taken]).await.is_err() {
+            let out = if dechunk {
+                &decoded[..]
+            } else {
+                &data[..taken]
+            };
+            if conn.write_all(out).await.is_err() {
                 outcome.error = "WriteError";
                 outcome.next = Next::Close;
                 return outcome;

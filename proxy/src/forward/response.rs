@@ -27,6 +27,17 @@ pub(super) fn content_length(value: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
+/// What the relayed head tells the client about its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Persist {
+    /// Nothing: an HTTP/1.1 client keeps its connection unless told otherwise.
+    Implied,
+    /// `Connection: close`: the proxy closes the connection after the answer.
+    Close,
+    /// `Connection: keep-alive`: what an HTTP/1.0 client must hear to keep it.
+    KeepAlive,
+}
+
 /// A backend's response head, parsed.
 #[derive(Debug)]
 pub(super) struct ResponseHead {
@@ -38,6 +49,9 @@ pub(super) struct ResponseHead {
     pub keep_alive: bool,
     /// Where the head's hop-by-hop field lines are, to be left out.
     pub hop_by_hop: Vec<Range<usize>>,
+    /// Where its `Transfer-Encoding` and `Trailer` field lines are, left out
+    /// when the body is relayed without its chunk framing.
+    pub framing: Vec<Range<usize>>,
     /// The backend answered in HTTP/1.0: the relayed head says HTTP/1.1, as a
     /// proxy sends its own version (RFC 9110, section 6.2), so an HTTP/1.1
     /// client keeps its connection.
@@ -58,6 +72,18 @@ impl ResponseHead {
         let status = parsed.code.ok_or(())?;
         let mut keep_alive = parsed.version == Some(1);
         let mut hop_by_hop = Vec::new();
+        let mut framing = Vec::new();
+        // The whole line of a field, up to and with its line feed.
+        let line = |field: &httparse::Header<'_>| {
+            let start = field.name.as_ptr() as usize - buf.as_ptr() as usize;
+            let value_end =
+                field.value.as_ptr() as usize - buf.as_ptr() as usize + field.value.len();
+            let end = buf[value_end..len]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(len, |at| value_end + at + 1);
+            start..end
+        };
         let mut length: Option<u64> = None;
         let mut chunked = None;
         for field in parsed.headers.iter() {
@@ -71,15 +97,11 @@ impl ResponseHead {
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
                 let last = field.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
                 chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+                framing.push(line(field));
+            } else if name.eq_ignore_ascii_case(b"trailer") {
+                framing.push(line(field));
             } else if is_hop_by_hop(name) {
-                let start = name.as_ptr() as usize - buf.as_ptr() as usize;
-                let value_end =
-                    field.value.as_ptr() as usize - buf.as_ptr() as usize + field.value.len();
-                let end = buf[value_end..len]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(len, |at| value_end + at + 1);
-                hop_by_hop.push(start..end);
+                hop_by_hop.push(line(field));
                 if name.eq_ignore_ascii_case(b"connection") {
                     for token in field.value.split(|&b| b == b',') {
                         let token = token.trim_ascii();
@@ -118,19 +140,22 @@ impl ResponseHead {
             body,
             keep_alive,
             hop_by_hop,
+            framing,
             http10: parsed.version == Some(0),
         }))
     }
 
-    /// Whether the head must be rewritten to be relayed (with `Connection:
-    /// close` when `close`), rather than sent as the backend wrote it.
-    pub fn needs_rewrite(&self, close: bool) -> bool {
-        close || self.http10 || !self.hop_by_hop.is_empty()
+    /// Whether the head must be rewritten to be relayed (telling the client
+    /// `persist`, without its chunk framing when `dechunk`), rather than sent
+    /// as the backend wrote it.
+    pub fn needs_rewrite(&self, persist: Persist, dechunk: bool) -> bool {
+        persist != Persist::Implied || dechunk || self.http10 || !self.hop_by_hop.is_empty()
     }
 
-    /// The head in `buf` in HTTP/1.1, without its hop-by-hop fields, with
-    /// `Connection: close` when `close`.
-    pub fn rewritten(&self, buf: &[u8], close: bool) -> Vec<u8> {
+    /// The head in `buf` in HTTP/1.1, without its hop-by-hop fields (and its
+    /// `Transfer-Encoding` and `Trailer` when `dechunk`), telling the client
+    /// `persist`.
+    pub fn rewritten(&self, buf: &[u8], persist: Persist, dechunk: bool) -> Vec<u8> {
         // The fields end before the empty line that ends the head.
         let head = &buf[..self.len];
         let fields_end = if head.ends_with(b"\r\n") {
@@ -138,9 +163,14 @@ impl ResponseHead {
         } else {
             self.len - 1
         };
-        let mut out = Vec::with_capacity(self.len + 19);
+        let mut skipped: Vec<&Range<usize>> = self.hop_by_hop.iter().collect();
+        if dechunk {
+            skipped.extend(&self.framing);
+            skipped.sort_by_key(|r| r.start);
+        }
+        let mut out = Vec::with_capacity(self.len + 24);
         let mut from = 0;
-        for skip in &self.hop_by_hop {
+        for skip in skipped {
             out.extend_from_slice(&head[from..skip.start]);
             from = skip.end;
         }
@@ -149,8 +179,10 @@ impl ResponseHead {
             // "HTTP/1.0" starts the status line.
             out[..8].copy_from_slice(b"HTTP/1.1");
         }
-        if close {
-            out.extend_from_slice(b"connection: close\r\n");
+        match persist {
+            Persist::Implied => {}
+            Persist::Close => out.extend_from_slice(b"connection: close\r\n"),
+            Persist::KeepAlive => out.extend_from_slice(b"connection: keep-alive\r\n"),
         }
         out.extend_from_slice(b"\r\n");
         out
@@ -183,6 +215,19 @@ impl Body {
         }
     }
 
+    /// As [`Body::advance`] for a chunked body, appending the chunks' data
+    /// alone to `out`; any other body is left to `advance`.
+    pub fn decode(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<usize, Malformed> {
+        match self {
+            Body::Chunked(chunked) => chunked.decode(data, out),
+            _ => {
+                let taken = self.advance(data)?;
+                out.extend_from_slice(&data[..taken]);
+                Ok(taken)
+            }
+        }
+    }
+
     /// Whether the whole body has been seen.
     pub fn is_done(&self) -> bool {
         match self {
@@ -210,19 +255,42 @@ mod tests {
         let parsed = head(text, false);
         assert!(parsed.keep_alive);
         assert_eq!(
-            parsed.rewritten(text.as_bytes(), false),
+            parsed.rewritten(text.as_bytes(), Persist::Implied, false),
             b"HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 2\r\n\r\n"
         );
         assert_eq!(
-            parsed.rewritten(text.as_bytes(), true),
+            parsed.rewritten(text.as_bytes(), Persist::Close, false),
             b"HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 2\r\nconnection: close\r\n\r\n"
         );
         let bare = "HTTP/1.1 200 OK\nx-a: 1\nconnection: close\n\n";
         let parsed = head(bare, false);
         assert!(!parsed.keep_alive);
         assert_eq!(
-            parsed.rewritten(bare.as_bytes(), false),
+            parsed.rewritten(bare.as_bytes(), Persist::Implied, false),
             b"HTTP/1.1 200 OK\nx-a: 1\n\r\n"
+        );
+    }
+
+    #[test]
+    fn an_http10_client_hears_keep_alive_and_no_chunk_framing() {
+        let text = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-a: 1\r\n\
+                    trailer: x-sum\r\nconnection: keep-alive\r\n\r\n";
+        let parsed = head(text, false);
+        assert_eq!(
+            parsed.rewritten(text.as_bytes(), Persist::Close, true),
+            b"HTTP/1.1 200 OK\r\nx-a: 1\r\nconnection: close\r\n\r\n"
+        );
+        assert_eq!(
+            parsed.rewritten(text.as_bytes(), Persist::Implied, false),
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-a: 1\r\ntrailer: x-sum\r\n\r\n",
+            "an HTTP/1.1 client gets the framing"
+        );
+        let sized = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n";
+        let parsed = head(sized, false);
+        assert!(parsed.needs_rewrite(Persist::KeepAlive, false));
+        assert_eq!(
+            parsed.rewritten(sized.as_bytes(), Persist::KeepAlive, false),
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\n"
         );
     }
 
@@ -252,9 +320,9 @@ mod tests {
         let old = "HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n";
         let parsed = head(old, false);
         assert!(!parsed.keep_alive);
-        assert!(parsed.needs_rewrite(false));
+        assert!(parsed.needs_rewrite(Persist::Implied, false));
         assert_eq!(
-            parsed.rewritten(old.as_bytes(), false),
+            parsed.rewritten(old.as_bytes(), Persist::Implied, false),
             b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
             "the client hears the proxy's own version"
         );
