@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# benches/clients.sh: closed-loop throughput as two common load generators see it,
+# through Tidegate and HAProxy configured as in compare.sh section a. (one worker
+# thread each, least connections over two nginx `return 200 "ok"` servers, upstream
+# keep-alive, no access log):
+#   ab    ApacheBench, `ab -k -n REQUESTS -c CONCURRENCY`: HTTP/1.0 requests with
+#         `Connection: Keep-Alive`
+#   wrk   `wrk -t1 -c CONCURRENCY -d DURATION`: HTTP/1.1, one client thread
+# Each client's rounds alternate the proxies (ROUNDS rounds); the table gives
+# every round and the medians. BASELINE, when set, is a second tidegate binary
+# measured in the same rounds (e.g. a build of an earlier commit).
+#
+# Usage: benches/clients.sh
+# Environment (defaults in brackets): CLIENTS ["ab wrk"], REQUESTS [500000],
+#   DURATION [10s], CONCURRENCY [32], ROUNDS [5], TIDEGATE (prebuilt binary;
+#   otherwise `cargo build --release`), BASELINE.
+# Needs nginx, haproxy, ab (Debian apache2-utils) and wrk.
+# All traffic stays on 127.0.0.1; every process started here is stopped on exit.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CONFIGS=$ROOT/benches/configs
+CLIENTS=${CLIENTS:-"ab wrk"}
+REQUESTS=${REQUESTS:-500000}
+DURATION=${DURATION:-10s}
+CONCURRENCY=${CONCURRENCY:-32}
+ROUNDS=${ROUNDS:-5}
+MAX_CONNECTIONS=1000
+
+RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tidegate-clients.XXXXXX")
+chmod 755 "$RUN_DIR"
+SCRIPT=clients
+RUN_DIR_NOTE="configs and logs"
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
+
+for tool in nginx haproxy $CLIENTS; do
+    command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+if [[ -z ${TIDEGATE:-} ]]; then
+    log "building tidegate (release)"
+    (cd "$ROOT" && cargo build --release -q -p tidegate)
+    TIDEGATE=${CARGO_TARGET_DIR:-$ROOT/target}/release/tidegate
+fi
+ulimit -n "$(ulimit -Hn)"
+
+free_port
+PORT_1=$FREE_PORT
+free_port
+PORT_2=$FREE_PORT
+nginx_temp_dirs backend-nginx
+render "$CONFIGS/backend-nginx.conf.tmpl" "$RUN_DIR/backend-nginx.conf" RUN_DIR="$RUN_DIR" \
+    NOFILE="$(ulimit -n)" BACKEND_PORT_1="$PORT_1" BACKEND_PORT_2="$PORT_2"
+start backend-nginx nginx -p "$RUN_DIR/" -e "$RUN_DIR/backend-nginx.error.log" \
+    -c "$RUN_DIR/backend-nginx.conf" -g 'daemon off;'
+wait_for_port "$STARTED_PID" "$PORT_1" backend-nginx
+wait_for_port "$STARTED_PID" "$PORT_2" backend-nginx
+render "$CONFIGS/tidegate.toml.tmpl" "$RUN_DIR/tidegate.toml" POLICY=least_conn \
+    BACKENDS="\"127.0.0.1:$PORT_1\", \"127.0.0.1:$PORT_2\""
+
+# start_proxy NAME: sets PROXY_URL and PROXY_PID.
+start_proxy() {
+    case $1 in
+    haproxy) start_haproxy haproxy "127.0.0.1:$PORT_1" "127.0.0.1:$PORT_2" ;;
+    *)
+        local binary=$TIDEGATE line
+        [[ $1 == baseline ]] && binary=$BASELINE
+        start "$1" "$binary" run -c "$RUN_DIR/tidegate.toml"
+        PROXY_PID=$STARTED_PID
+        line=$(wait_for_line "$PROXY_PID" "$RUN_DIR/$1.out" '^tidegate: listener .* on http://' 60)
+        PROXY_URL="http://${line##*http://}/"
+        ;;
+    esac
+}
+
+# ab_run URL: requests per second; fails unless every answer was a 200 on a kept
+# connection.
+ab_run() {
+    ab -q -k -n 2000 -c "$CONCURRENCY" "$1" >/dev/null 2>&1 # warm-up
+    local out
+    out=$(ab -q -k -n "$REQUESTS" -c "$CONCURRENCY" "$1" 2>&1) || die "ab failed: $out"
+    [[ $(awk '/^Failed requests:/ { print $3 }' <<<"$out") == 0 ]] || die "failed requests: $out"
+    [[ $(awk '/^Non-2xx responses:/ { print $3 }' <<<"$out") == "" ]] || die "non-2xx: $out"
+    [[ $(awk '/^Keep-Alive requests:/ { print $3 }' <<<"$out") == "$REQUESTS" ]] ||
+        die "not every request kept its connection: $out"
+    awk '/^Requests per second:/ { print $4 }' <<<"$out"
+}
+
+# wrk_run URL: requests per second; fails on any socket error or non-2xx answer.
+wrk_run() {
+    local out
+    wrk -t1 -c "$CONCURRENCY" -d 1s "$1" >/dev/null 2>&1 # warm-up
+    out=$(wrk -t1 -c "$CONCURRENCY" -d "$DURATION" "$1" 2>&1) || die "wrk failed: $out"
+    ! grep -qE '^ *(Socket errors|Non-2xx)' <<<"$out" || die "errors: $out"
+    awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
+}
+
+targets=(tidegate haproxy)
+[[ -n ${BASELINE:-} ]] && targets=(tidegate baseline haproxy)
+declare -A results
+for client in $CLIENTS; do
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for target in "${targets[@]}"; do
+            start_proxy "$target"
+            rps=$("${client}_run" "$PROXY_URL")
+            stop_process "$PROXY_PID"
+            results[$client.$target]+="$rps "
+            log "$client round $round: $target $rps req/s"
+        done
+    done
+done
+
+median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+echo "| client | proxy | rounds (req/s) | median | of HAProxy |"
+echo "|---|---|---|---:|---:|"
+for client in $CLIENTS; do
+    haproxy_median=$(median "${results[$client.haproxy]}")
+    for target in "${targets[@]}"; do
+        m=$(median "${results[$client.$target]}")
+        printf '| %s | %s | %s | %.0f | %.2fx |\n' "$client" "$target" \
+            "$(printf '%.0f ' ${results[$client.$target]})" "$m" \
+            "$(awk -v a="$m" -v b="$haproxy_median" 'BEGIN { print a / b }')"
+    done
+done
