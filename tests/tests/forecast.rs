@@ -337,3 +337,46 @@ fn forecast_explains_bad_input() {
     assert_eq!(code, 2, "clap rejects it: {stderr}");
     assert!(stderr.contains("shorter period first"), "{stderr}");
 }
+
+#[test]
+fn forecast_mixes_in_the_seasonal_copy_unless_told_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let (header, rows) = piece();
+    let jfk_index = header.split(',').position(|c| c == "JFK").unwrap();
+    let jfk = column(&rows, jfk_index);
+    let trace = write_trace(dir.path(), "trace.csv", &header, &rows);
+    let (combined, combined_mase) = backtest(&trace, &dir.path().join("combined.csv"), &[]);
+    let (models, models_mase) = backtest(
+        &trace,
+        &dir.path().join("models.csv"),
+        &["--no-seasonal-copy"],
+    );
+    assert_ne!(combined, models);
+    assert!(
+        combined_mase < 1.0 && models_mase < 1.0,
+        "{combined_mase} {models_mase}"
+    );
+    // Each combined forecast is (1 - w) x the models' + w x the row one season
+    // earlier, with one weight w in [0, 1] per origin.
+    for (origin_rows, model_rows) in combined.chunks(HORIZON).zip(models.chunks(HORIZON)) {
+        let mut weights = Vec::new();
+        for (&(origin, step, _, mixed), &(_, _, _, alone)) in origin_rows.iter().zip(model_rows) {
+            let copy = jfk[origin + step - 1 - PERIOD];
+            let (low, high) = (alone.min(copy), alone.max(copy));
+            assert!(
+                mixed >= low - 1e-3 && mixed <= high + 1e-3,
+                "origin {origin} step {step}: {mixed} outside [{low}, {high}]"
+            );
+            if (copy - alone).abs() > 1.0 {
+                weights.push((mixed - alone) / (copy - alone));
+            }
+        }
+        let (min, max) = weights
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &w| (lo.min(w), hi.max(w)));
+        assert!(
+            weights.is_empty() || max - min < 1e-2,
+            "one weight per origin: {weights:?}"
+        );
+    }
+}
