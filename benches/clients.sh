@@ -12,8 +12,9 @@
 #
 # Usage: benches/clients.sh
 # Environment (defaults in brackets): CLIENTS ["ab wrk"], REQUESTS [500000],
-#   DURATION [10s], CONCURRENCY [32], ROUNDS [5], TIDEGATE (prebuilt binary;
-#   otherwise `cargo build --release`), BASELINE.
+#   DURATION [10s], CONCURRENCY [32], ROUNDS [5], PIN [0] (1: each proxy on the
+#   last CPU, the client and the backends on the others, as compare.sh does),
+#   TIDEGATE (prebuilt binary; otherwise `cargo build --release`), BASELINE.
 # Needs nginx, haproxy, ab (Debian apache2-utils) and wrk.
 # All traffic stays on 127.0.0.1; every process started here is stopped on exit.
 
@@ -34,6 +35,7 @@ SCRIPT=clients
 RUN_DIR_NOTE="configs and logs"
 # shellcheck source=benches/lib.sh
 source "$ROOT/benches/lib.sh"
+pin_setup
 
 for tool in nginx haproxy $CLIENTS; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
@@ -56,6 +58,7 @@ start backend-nginx nginx -p "$RUN_DIR/" -e "$RUN_DIR/backend-nginx.error.log" \
     -c "$RUN_DIR/backend-nginx.conf" -g 'daemon off;'
 wait_for_port "$STARTED_PID" "$PORT_1" backend-nginx
 wait_for_port "$STARTED_PID" "$PORT_2" backend-nginx
+pin_to "$OTHER_CPUS" "$STARTED_PID"
 render "$CONFIGS/tidegate.toml.tmpl" "$RUN_DIR/tidegate.toml" POLICY=least_conn \
     BACKENDS="\"127.0.0.1:$PORT_1\", \"127.0.0.1:$PORT_2\""
 
@@ -77,9 +80,9 @@ start_proxy() {
 # ab_run URL: requests per second; fails unless every answer was a 200 on a kept
 # connection.
 ab_run() {
-    ab -q -k -n 2000 -c "$CONCURRENCY" "$1" >/dev/null 2>&1 # warm-up
+    pinned ab -q -k -n 2000 -c "$CONCURRENCY" "$1" >/dev/null 2>&1 # warm-up
     local out
-    out=$(ab -q -k -n "$REQUESTS" -c "$CONCURRENCY" "$1" 2>&1) || die "ab failed: $out"
+    out=$(pinned ab -q -k -n "$REQUESTS" -c "$CONCURRENCY" "$1" 2>&1) || die "ab failed: $out"
     [[ $(awk '/^Failed requests:/ { print $3 }' <<<"$out") == 0 ]] || die "failed requests: $out"
     [[ $(awk '/^Non-2xx responses:/ { print $3 }' <<<"$out") == "" ]] || die "non-2xx: $out"
     [[ $(awk '/^Keep-Alive requests:/ { print $3 }' <<<"$out") == "$REQUESTS" ]] ||
@@ -90,8 +93,8 @@ ab_run() {
 # wrk_run URL: requests per second; fails on any socket error or non-2xx answer.
 wrk_run() {
     local out
-    wrk -t1 -c "$CONCURRENCY" -d 1s "$1" >/dev/null 2>&1 # warm-up
-    out=$(wrk -t1 -c "$CONCURRENCY" -d "$DURATION" "$1" 2>&1) || die "wrk failed: $out"
+    pinned wrk -t1 -c "$CONCURRENCY" -d 1s "$1" >/dev/null 2>&1 # warm-up
+    out=$(pinned wrk -t1 -c "$CONCURRENCY" -d "$DURATION" "$1" 2>&1) || die "wrk failed: $out"
     ! grep -qE '^ *(Socket errors|Non-2xx)' <<<"$out" || die "errors: $out"
     awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
 }
@@ -103,6 +106,7 @@ for client in $CLIENTS; do
     for ((round = 1; round <= ROUNDS; round++)); do
         for target in "${targets[@]}"; do
             start_proxy "$target"
+            pin_to "$PROXY_CPU" "$PROXY_PID"
             rps=$("${client}_run" "$PROXY_URL")
             stop_process "$PROXY_PID"
             results[$client.$target]+="$rps "

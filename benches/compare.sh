@@ -25,6 +25,9 @@
 #   IDLE_CONNECTIONS [10000], HOLD [5s]      section d
 #   SECTIONS ["throughput latency hetero memory"]
 #   RESULTS [benches/RESULTS.md]             the file whose generated section is replaced
+#   PIN [0]                                  1: each proxy on the last CPU, the load generator
+#                                            and the backends on the others (taskset; 2+ CPUs),
+#                                            so a proxy's figure is not its share of a contended core
 #   TIDEGATE, LOADGEN, COMPARE_REPORT        prebuilt binaries; otherwise `cargo build --release`
 #   MAX_SECONDS [1800]                       the run stops with an error past this
 # Needs haproxy and nginx (Debian: apt-get install haproxy nginx).
@@ -37,7 +40,7 @@ CONFIGS=$BENCHES/configs
 
 # The command as typed, with the settings given in the environment, for RESULTS.md.
 COMMAND="benches/compare.sh"
-for var in QUICK ROUNDS DURATION WARMUP RATES IDLE_CONNECTIONS HOLD SECTIONS; do
+for var in QUICK ROUNDS DURATION WARMUP RATES IDLE_CONNECTIONS HOLD SECTIONS PIN; do
     if [[ -n ${!var:-} ]]; then
         COMMAND="$var=\"${!var}\" $COMMAND"
     fi
@@ -54,6 +57,7 @@ fi
 RATES=${RATES:-"1000 5000 20000"}
 SECTIONS=${SECTIONS:-"throughput latency hetero memory"}
 MAX_SECONDS=${MAX_SECONDS:-1800}
+PIN=${PIN:-0}
 CONNECTIONS=32            # sections a and b
 HETERO_CONNECTIONS=32     # section c
 HETERO_LOAD=0.7
@@ -91,6 +95,7 @@ start_backend_nginx() {
     start backend-nginx nginx -p "$RUN_DIR/" -e "$RUN_DIR/backend-nginx.error.log" -c "$conf" -g 'daemon off;'
     wait_for_port "$STARTED_PID" "$BACKEND_PORT_1" backend-nginx
     wait_for_port "$STARTED_PID" "$BACKEND_PORT_2" backend-nginx
+    pin_to "$OTHER_CPUS" "$STARTED_PID"
     NGINX_BACKENDS=("127.0.0.1:$BACKEND_PORT_1" "127.0.0.1:$BACKEND_PORT_2")
 }
 
@@ -99,6 +104,7 @@ start_tidegate_backend() {
     start "$1" "$TIDEGATE" backend --port 0 --latency "$2"
     local line
     line=$(wait_for_line "$STARTED_PID" "$RUN_DIR/$1.out" '^tidegate backend listening on http://')
+    pin_to "$OTHER_CPUS" "$STARTED_PID"
     BACKEND_ADDR=${line##*http://}
 }
 
@@ -145,6 +151,7 @@ start_proxy() {
     haproxy) start_haproxy "$name" "$@" ;;
     nginx) start_nginx "$name" "$@" ;;
     esac
+    pin_to "$PROXY_CPU" "$PROXY_PID"
     probe "$name" "$PROXY_URL"
 }
 
@@ -290,6 +297,14 @@ for bin in TIDEGATE LOADGEN COMPARE_REPORT; do
     printf -v "$bin" '%s' "$RUN_DIR/bin/$(basename "${!bin}")"
 done
 
+pin_setup
+if [[ $PIN == 1 ]]; then
+    # Every loadgen call runs on the load generator's CPUs.
+    printf '#!/bin/sh\nexec taskset -c %s %s "$@"\n' "$OTHER_CPUS" "$LOADGEN" >"$RUN_DIR/bin/loadgen-pinned"
+    chmod +x "$RUN_DIR/bin/loadgen-pinned"
+    LOADGEN=$RUN_DIR/bin/loadgen-pinned
+fi
+
 ulimit -n "$(ulimit -Hn)"
 NOFILE=$(ulimit -n)
 MAX_CONNECTIONS=$((IDLE_CONNECTIONS + 1000))
@@ -351,8 +366,14 @@ CONTEXT=$RUN_DIR/context.md
     echo "targets take turns. Every proxy has one worker thread, upstream keep-alive, least connections"
     echo "and no logging (configs: \`benches/configs/\`). Backends of a, b and d: one nginx process with"
     echo "\`worker_processes 2\` serving two \`return 200 \"ok\"\` servers. Backends of c: four \`tidegate backend\`"
-    echo "processes, three with \`--latency $FAST_LATENCY\` and one with \`--latency $SLOW_LATENCY\`. Nothing is pinned:"
-    echo "load generator, proxy and backends share the $(nproc) cores, so every number includes that contention."
+    echo "processes, three with \`--latency $FAST_LATENCY\` and one with \`--latency $SLOW_LATENCY\`."
+    if [[ $PIN == 1 ]]; then
+        echo "Pinned (\`PIN=1\`): each proxy runs on CPU $PROXY_CPU alone; the load generator and the backends"
+        echo "share CPUs $OTHER_CPUS (and the direct runs see no proxy at all)."
+    else
+        echo "Nothing is pinned: load generator, proxy and backends share the $(nproc) cores, so every number"
+        echo "includes that contention."
+    fi
 } >"$CONTEXT"
 "$COMPARE_REPORT" render --runs "$RUNS" --context "$CONTEXT" --results "$RESULTS"
 log "tables written to $RESULTS"

@@ -72,6 +72,38 @@ wait_for_line() {
     die "no line matching '$pattern' in $file after $seconds s"
 }
 
+# --- pinning -----------------------------------------------------------------
+
+# pin_setup: with PIN=1, sets PROXY_CPU (the last CPU) and OTHER_CPUS (the rest),
+# where the proxy under test and everything else run; fails on one CPU.
+pin_setup() {
+    PIN=${PIN:-0}
+    PROXY_CPU=$(($(nproc) - 1))
+    OTHER_CPUS=0-$((PROXY_CPU > 1 ? PROXY_CPU - 1 : 0))
+    [[ $PIN == 1 ]] || return 0
+    ((PROXY_CPU >= 1)) || die "PIN=1 needs at least 2 CPUs"
+    command -v taskset >/dev/null || die "PIN=1 needs taskset (Debian: util-linux)"
+}
+
+# pin_to CPUS PID: with PIN=1, every thread of PID and of its children (an nginx
+# master's workers) runs only on CPUS.
+pin_to() {
+    [[ $PIN == 1 ]] || return 0
+    local pid
+    for pid in "$2" $(pgrep -P "$2" 2>/dev/null || true); do
+        taskset -a -p -c "$1" "$pid" >/dev/null || die "taskset -a -p -c $1 $pid failed"
+    done
+}
+
+# pinned COMMAND...: COMMAND on OTHER_CPUS with PIN=1, as it is otherwise.
+pinned() {
+    if [[ $PIN == 1 ]]; then
+        taskset -c "$OTHER_CPUS" "$@"
+    else
+        "$@"
+    fi
+}
+
 # --- ports and configs -------------------------------------------------------
 
 USED_PORTS=" "
