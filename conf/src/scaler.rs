@@ -93,6 +93,10 @@ pub struct Predictive {
     /// of the longest season.
     #[serde(serialize_with = "crate::serialize::optional_durations")]
     pub half_lives: Option<Vec<Duration>>,
+    /// Whether the fits' averaged forecast is combined with the seasonal copy of the
+    /// longest season (the value one season back), each weighted by its recent
+    /// one-step errors; default true.
+    pub seasonal_copy: bool,
 }
 
 /// `predictive.loss`: the sum the forecaster's parameter search minimizes over the
@@ -137,6 +141,7 @@ impl Default for Predictive {
             damped: false,
             loss: FitLoss::Absolute,
             half_lives: None,
+            seasonal_copy: true,
         }
     }
 }

@@ -146,6 +146,7 @@ fn predictive_defaults() {
         damped: false,
         loss: FitLoss::Absolute,
         half_lives: None,
+        seasonal_copy: true,
     };
     assert_eq!(scaled("predictive = {}").predictive, Some(expected.clone()));
     assert_eq!(Predictive::default(), expected);
@@ -154,7 +155,7 @@ fn predictive_defaults() {
 #[test]
 fn predictive_values_are_read() {
     let scaler = scaled(
-        r#"predictive = { enabled = false, seasons = ["1h"], history = "2h", quantile = 0.5, refit_every = "1m", damped = true, loss = "squared" }"#,
+        r#"predictive = { enabled = false, seasons = ["1h"], history = "2h", quantile = 0.5, refit_every = "1m", damped = true, loss = "squared", seasonal_copy = false }"#,
     );
     assert_eq!(
         scaler.predictive,
@@ -167,6 +168,7 @@ fn predictive_values_are_read() {
             damped: true,
             loss: FitLoss::Squared,
             half_lives: None,
+            seasonal_copy: false,
         })
     );
     let half_lives = |list: &str| {

@@ -270,6 +270,7 @@ pub(crate) fn predictive(spec: &ScalerSpec, service_time: Option<Duration>) -> P
                 tidegate_conf::FitLoss::Squared => Loss::Squared,
             },
             half_lives: p.half_lives.clone(),
+            seasonal_copy: p.seasonal_copy,
             ..defaults
         },
         None => PredictiveConfig {

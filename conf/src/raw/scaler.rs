@@ -36,6 +36,7 @@ pub(crate) struct RawPredictive {
     pub(crate) damped: Option<bool>,
     pub(crate) loss: Option<Spanned<String>>,
     pub(crate) half_lives: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(crate) seasonal_copy: Option<bool>,
 }
 
 /// A scaler's `cost`.

@@ -97,6 +97,7 @@ pub(super) fn predictive(
             ),
             None => defaults.half_lives,
         },
+        seasonal_copy: table.seasonal_copy.unwrap_or(defaults.seasonal_copy),
     })
 }
 

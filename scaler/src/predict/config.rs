@@ -34,6 +34,9 @@ pub struct PredictiveConfig {
     /// Half-lives of the fits whose forecasts are averaged (empty: one fit, every step
     /// alike); `None`: [`Grid::standard_half_lives`], 0.5 to 16 longest seasons.
     pub half_lives: Option<Vec<Duration>>,
+    /// Whether the models' forecast is combined with the seasonal copy of the longest
+    /// season by recent accuracy ([`tidegate_gpu::Fit::copy_weight`]).
+    pub seasonal_copy: bool,
     /// How far ahead to provision: the pool's launch-to-ready time.
     pub lead_time: Duration,
     /// In-flight requests per instance, the same target the reactive policy uses.
@@ -58,6 +61,7 @@ impl Default for PredictiveConfig {
             damped: false,
             loss: Loss::Absolute,
             half_lives: None,
+            seasonal_copy: true,
             lead_time: Duration::from_secs(30),
             target_in_flight: 8.0,
             service_time: None,
@@ -79,6 +83,7 @@ pub(crate) struct Plan {
     pub(crate) target_in_flight: f64,
     pub(crate) service_time_s: Option<f64>,
     pub(crate) grid: Grid,
+    pub(crate) seasonal_copy: bool,
 }
 
 impl Plan {
@@ -215,6 +220,7 @@ impl PredictiveConfig {
                 .with_loss(self.loss)
                 .with_half_lives(&self.half_life_steps(seasons, step_ms))
                 .map_err(|e| invalid("predictive.half_lives", seasons, e.to_string()))?,
+            seasonal_copy: self.seasonal_copy,
         })
     }
 }

@@ -176,7 +176,7 @@ impl PredictiveRecommender {
             .observe(now, signals.stable_in_flight, signals.request_rate);
 
         match state.refitter.poll() {
-            Ok(Some(outcome)) => state.install(outcome, &self.pool),
+            Ok(Some(outcome)) => state.install(outcome, &self.pool, plan.seasonal_copy),
             Ok(None) => {}
             Err(error) => state.fail(&self.pool, submit_message(error)),
         }
@@ -191,7 +191,7 @@ impl PredictiveRecommender {
             };
             state.last_submit = Some(now);
             match state.refitter.submit(job) {
-                Ok(Some(outcome)) => state.install(outcome, &self.pool),
+                Ok(Some(outcome)) => state.install(outcome, &self.pool, plan.seasonal_copy),
                 Ok(None) => {}
                 Err(error) => state.fail(&self.pool, submit_message(error)),
             }
@@ -236,9 +236,14 @@ fn submit_message(error: SubmitError) -> String {
 }
 
 impl State {
-    fn install(&mut self, outcome: FitOutcome, pool: &str) {
+    fn install(&mut self, outcome: FitOutcome, pool: &str, seasonal_copy: bool) {
         match outcome.fit {
             Ok(fit) => {
+                let fit = if seasonal_copy {
+                    fit
+                } else {
+                    fit.without_seasonal_copy()
+                };
                 self.fits += 1;
                 self.last_error = None;
                 self.model = Some(Model::new(

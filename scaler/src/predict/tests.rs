@@ -86,6 +86,32 @@ fn recommends_nothing_before_two_longest_seasons() {
 }
 
 #[test]
+fn the_seasonal_copy_is_mixed_in_unless_left_out() {
+    let report = |seasonal_copy: bool| {
+        let rec = PredictiveRecommender::synchronous(
+            "p",
+            &PredictiveConfig {
+                seasonal_copy,
+                ..config(Duration::from_secs(180))
+            },
+            Arc::new(Forecaster::new(Device::Cpu)),
+        )
+        .unwrap();
+        replay(&rec, 0, 3 * SEASON);
+        rec.report()
+    };
+    let (with, without) = (report(true), report(false));
+    let weight = with.fit.expect("fitted").seasonal_copy_weight;
+    assert!(
+        weight.is_some_and(|w| (0.0..=1.0).contains(&w)),
+        "{weight:?}"
+    );
+    assert_eq!(without.fit.expect("fitted").seasonal_copy_weight, None);
+    let (a, b) = (with.forecast.unwrap(), without.forecast.unwrap());
+    assert_ne!(a.point_rps, b.point_rps, "the forecast differs without it");
+}
+
+#[test]
 fn disabled_policy_never_recommends() {
     let rec = PredictiveRecommender::synchronous(
         "p",

@@ -68,6 +68,7 @@ struct PredictiveSummary {
     loss: &'static str,
     /// Null: the default, 0.5 to 16 longest seasons.
     half_lives_s: Option<Vec<f64>>,
+    seasonal_copy: bool,
     forecast_device: &'static str,
 }
 
@@ -113,6 +114,7 @@ impl InputSummary {
                         .half_lives
                         .as_ref()
                         .map(|h| h.iter().map(Duration::as_secs_f64).collect()),
+                    seasonal_copy: c.seasonal_copy,
                     forecast_device: match input.forecast_device {
                         Device::Auto => "auto",
                         Device::Cpu => "cpu",
