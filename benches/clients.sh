@@ -47,25 +47,14 @@ if [[ -z ${TIDEGATE:-} ]]; then
 fi
 ulimit -n "$(ulimit -Hn)"
 
-free_port
-PORT_1=$FREE_PORT
-free_port
-PORT_2=$FREE_PORT
-nginx_temp_dirs backend-nginx
-render "$CONFIGS/backend-nginx.conf.tmpl" "$RUN_DIR/backend-nginx.conf" RUN_DIR="$RUN_DIR" \
-    NOFILE="$(ulimit -n)" BACKEND_PORT_1="$PORT_1" BACKEND_PORT_2="$PORT_2"
-start backend-nginx nginx -p "$RUN_DIR/" -e "$RUN_DIR/backend-nginx.error.log" \
-    -c "$RUN_DIR/backend-nginx.conf" -g 'daemon off;'
-wait_for_port "$STARTED_PID" "$PORT_1" backend-nginx
-wait_for_port "$STARTED_PID" "$PORT_2" backend-nginx
-pin_to "$OTHER_CPUS" "$STARTED_PID"
+start_backend_nginx
 render "$CONFIGS/tidegate.toml.tmpl" "$RUN_DIR/tidegate.toml" POLICY=least_conn \
-    BACKENDS="\"127.0.0.1:$PORT_1\", \"127.0.0.1:$PORT_2\""
+    BACKENDS="\"${NGINX_BACKENDS[0]}\", \"${NGINX_BACKENDS[1]}\""
 
 # start_proxy NAME: sets PROXY_URL and PROXY_PID.
 start_proxy() {
     case $1 in
-    haproxy) start_haproxy haproxy "127.0.0.1:$PORT_1" "127.0.0.1:$PORT_2" ;;
+    haproxy) start_haproxy haproxy "${NGINX_BACKENDS[@]}" ;;
     *)
         local binary=$TIDEGATE line
         [[ $1 == baseline ]] && binary=$BASELINE

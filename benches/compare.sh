@@ -83,21 +83,6 @@ source "$BENCHES/lib.sh"
 
 # --- the servers -------------------------------------------------------------
 
-start_backend_nginx() {
-    free_port
-    BACKEND_PORT_1=$FREE_PORT
-    free_port
-    BACKEND_PORT_2=$FREE_PORT
-    local conf=$RUN_DIR/backend-nginx.conf
-    render "$CONFIGS/backend-nginx.conf.tmpl" "$conf" RUN_DIR="$RUN_DIR" NOFILE="$NOFILE" \
-        BACKEND_PORT_1="$BACKEND_PORT_1" BACKEND_PORT_2="$BACKEND_PORT_2"
-    nginx_temp_dirs backend-nginx
-    start backend-nginx nginx -p "$RUN_DIR/" -e "$RUN_DIR/backend-nginx.error.log" -c "$conf" -g 'daemon off;'
-    wait_for_port "$STARTED_PID" "$BACKEND_PORT_1" backend-nginx
-    wait_for_port "$STARTED_PID" "$BACKEND_PORT_2" backend-nginx
-    pin_to "$OTHER_CPUS" "$STARTED_PID"
-    NGINX_BACKENDS=("127.0.0.1:$BACKEND_PORT_1" "127.0.0.1:$BACKEND_PORT_2")
-}
 
 # start_tidegate_backend NAME LATENCY: sets BACKEND_ADDR.
 start_tidegate_backend() {

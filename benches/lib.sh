@@ -88,7 +88,7 @@ pin_setup() {
 # pin_to CPUS PID: with PIN=1, every thread of PID and of its children (an nginx
 # master's workers) runs only on CPUS.
 pin_to() {
-    [[ $PIN == 1 ]] || return 0
+    [[ ${PIN:-0} == 1 ]] || return 0
     local pid
     for pid in "$2" $(pgrep -P "$2" 2>/dev/null || true); do
         taskset -a -p -c "$1" "$pid" >/dev/null || die "taskset -a -p -c $1 $pid failed"
@@ -97,7 +97,7 @@ pin_to() {
 
 # pinned COMMAND...: COMMAND on OTHER_CPUS with PIN=1, as it is otherwise.
 pinned() {
-    if [[ $PIN == 1 ]]; then
+    if [[ ${PIN:-0} == 1 ]]; then
         taskset -c "$OTHER_CPUS" "$@"
     else
         "$@"
@@ -171,6 +171,25 @@ wait_for_port() {
         sleep 0.05
     done
     die "$name does not accept on 127.0.0.1:$port after 10 s"
+}
+
+# start_backend_nginx: one nginx from $CONFIGS/backend-nginx.conf.tmpl serving
+# `return 200 "ok"` on two free ports (on OTHER_CPUS with PIN=1); sets
+# NGINX_BACKENDS to their addresses.
+start_backend_nginx() {
+    free_port
+    BACKEND_PORT_1=$FREE_PORT
+    free_port
+    BACKEND_PORT_2=$FREE_PORT
+    local conf=$RUN_DIR/backend-nginx.conf
+    render "$CONFIGS/backend-nginx.conf.tmpl" "$conf" RUN_DIR="$RUN_DIR" NOFILE="${NOFILE:-$(ulimit -n)}" \
+        BACKEND_PORT_1="$BACKEND_PORT_1" BACKEND_PORT_2="$BACKEND_PORT_2"
+    nginx_temp_dirs backend-nginx
+    start backend-nginx nginx -p "$RUN_DIR/" -e "$RUN_DIR/backend-nginx.error.log" -c "$conf" -g 'daemon off;'
+    wait_for_port "$STARTED_PID" "$BACKEND_PORT_1" backend-nginx
+    wait_for_port "$STARTED_PID" "$BACKEND_PORT_2" backend-nginx
+    pin_to "${OTHER_CPUS:-0}" "$STARTED_PID"
+    NGINX_BACKENDS=("127.0.0.1:$BACKEND_PORT_1" "127.0.0.1:$BACKEND_PORT_2")
 }
 
 # start_haproxy NAME BACKEND...: HAProxy from $CONFIGS/haproxy.cfg.tmpl with

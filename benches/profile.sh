@@ -85,17 +85,9 @@ TIDEGATE=$RUN_DIR/tidegate
 LOADGEN=$RUN_DIR/loadgen
 ulimit -n "$(ulimit -Hn)"
 
-free_port
-PORT_1=$FREE_PORT
-free_port
-PORT_2=$FREE_PORT
-nginx_temp_dirs backend-nginx
-render "$CONFIGS/backend-nginx.conf.tmpl" "$RUN_DIR/backend-nginx.conf" RUN_DIR="$RUN_DIR" \
-    NOFILE="$(ulimit -n)" BACKEND_PORT_1="$PORT_1" BACKEND_PORT_2="$PORT_2"
-start backend-nginx nginx -p "$RUN_DIR/" -e "$RUN_DIR/backend-nginx.error.log" \
-    -c "$RUN_DIR/backend-nginx.conf" -g 'daemon off;'
+start_backend_nginx
 render "$CONFIGS/tidegate.toml.tmpl" "$RUN_DIR/tidegate.toml" POLICY=least_conn \
-    BACKENDS="\"127.0.0.1:$PORT_1\", \"127.0.0.1:$PORT_2\""
+    BACKENDS="\"${NGINX_BACKENDS[0]}\", \"${NGINX_BACKENDS[1]}\""
 "$TIDEGATE" check -c "$RUN_DIR/tidegate.toml" >/dev/null
 
 # start_tidegate [WRAPPER...]: sets PROXY_URL and PROXY_PID.
@@ -178,7 +170,7 @@ measure_cpu() {
     start_tidegate
     local -A url pid
     url[tidegate]=$PROXY_URL pid[tidegate]=$PROXY_PID
-    start_haproxy haproxy "127.0.0.1:$PORT_1" "127.0.0.1:$PORT_2"
+    start_haproxy haproxy "${NGINX_BACKENDS[@]}"
     url[haproxy]=$PROXY_URL pid[haproxy]=$PROXY_PID
     local -A users systems
     for ((round = 1; round <= CPU_ROUNDS; round++)); do

@@ -8,7 +8,7 @@
 mod common;
 
 use tidegate_gpu::{
-    backtest, Backend, BacktestSpec, Device, Forecaster, Grid, Loss, Seasons, Series,
+    backtest, Backend, BacktestSpec, Device, Fit, Forecaster, Grid, Loss, Seasons, Series,
 };
 
 /// Deterministic noise in [-1, 1].
@@ -20,6 +20,13 @@ fn noise(seed: u64) -> impl FnMut() -> f32 {
             .wrapping_add(1442695040888963407);
         ((state >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
     }
+}
+
+/// `values` fitted on the CPU with a daily season of 24 rows and the standard grid.
+fn daily_fit(values: &[f32]) -> Fit {
+    let seasons = Seasons::Single(24);
+    let series = Series::new(values.to_vec(), seasons).unwrap();
+    Forecaster::new(Device::Cpu).fit(&[series], &Grid::standard(seasons, false))[0].clone()
 }
 
 fn pattern(t: usize) -> f32 {
@@ -91,7 +98,7 @@ fn damped_trend_wins_when_surges_level_off() {
         damped.loss(),
         straight.loss()
     );
-    let mae = |fit: &tidegate_gpu::Fit| {
+    let mae = |fit: &Fit| {
         let point = fit.forecast(40, 0.9).unwrap().point;
         point
             .iter()
@@ -168,11 +175,7 @@ fn observing_new_values_equals_refitting_with_the_same_parameters() {
         .collect();
     let seasons = Seasons::Single(24);
     let forecaster = Forecaster::new(Device::Cpu);
-    let fit = forecaster.fit(
-        &[Series::new(values.clone(), seasons).unwrap()],
-        &Grid::standard(seasons, false),
-    )[0]
-    .clone();
+    let fit = daily_fit(&values);
     // After the fitted history the level shifts up by 50; feed one day of it.
     let n = values.len();
     let shifted: Vec<f32> = (n..n + 24).map(|t| 275.0 + pattern(t)).collect();
@@ -409,7 +412,7 @@ fn half_lives_fit_one_model_each_and_the_forecast_is_their_mean() {
     let (mut a2, mut b2) = (recent.clone(), whole.clone());
     a2.observe(320.0);
     b2.observe(320.0);
-    let step = |f: &tidegate_gpu::Fit| f.forecast(1, 0.5).unwrap().point[0];
+    let step = |f: &Fit| f.forecast(1, 0.5).unwrap().point[0];
     assert!((step(&observed) - (step(&a2) + step(&b2)) / 2.0).abs() < 1e-3);
 }
 
@@ -426,12 +429,7 @@ fn seasonal_copy_takes_over_where_the_last_cycles_repeat_exactly() {
     let values: Vec<f32> = (0..24 * 14)
         .map(|t| irregular_day(t) + if t < 24 * 10 { 8.0 * jitter() } else { 0.0 })
         .collect();
-    let seasons = Seasons::Single(24);
-    let fit = Forecaster::new(Device::Cpu).fit(
-        &[Series::new(values.clone(), seasons).unwrap()],
-        &Grid::standard(seasons, false),
-    )[0]
-    .clone();
+    let fit = daily_fit(&values);
     let weight = fit.copy_weight().unwrap();
     assert!(
         weight > 0.99,
@@ -476,12 +474,7 @@ fn seasonal_copy_gives_way_after_a_level_shift() {
     let values: Vec<f32> = (0..24 * 14)
         .map(|t| if t < 24 * 7 { 200.0 } else { 230.0 } + pattern(t) + jitter())
         .collect();
-    let seasons = Seasons::Single(24);
-    let mut fit = Forecaster::new(Device::Cpu).fit(
-        &[Series::new(values.clone(), seasons).unwrap()],
-        &Grid::standard(seasons, false),
-    )[0]
-    .clone();
+    let mut fit = daily_fit(&values);
     // Six hours 50 above the usual: the copy of yesterday misses by 50 every hour, the
     // models' level follows.
     let n = values.len();

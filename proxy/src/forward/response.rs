@@ -3,6 +3,7 @@
 //! carry another request, and its hop-by-hop fields, left out of the copy the
 //! client gets.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::chunked::{Chunked, Malformed};
@@ -27,6 +28,17 @@ pub(super) fn content_length(value: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
+/// The whole line of `field` in the head `buf[..len]`, up to and with its line feed.
+fn field_line(buf: &[u8], len: usize, field: &httparse::Header<'_>) -> Range<usize> {
+    let start = field.name.as_ptr() as usize - buf.as_ptr() as usize;
+    let value_end = field.value.as_ptr() as usize - buf.as_ptr() as usize + field.value.len();
+    let end = buf[value_end..len]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(len, |at| value_end + at + 1);
+    start..end
+}
+
 /// What the relayed head tells the client about its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Persist {
@@ -49,9 +61,6 @@ pub(super) struct ResponseHead {
     pub keep_alive: bool,
     /// Where the head's hop-by-hop field lines are, to be left out.
     pub hop_by_hop: Vec<Range<usize>>,
-    /// Where its `Transfer-Encoding` and `Trailer` field lines are, left out
-    /// when the body is relayed without its chunk framing.
-    pub framing: Vec<Range<usize>>,
     /// The backend answered in HTTP/1.0: the relayed head says HTTP/1.1, as a
     /// proxy sends its own version (RFC 9110, section 6.2), so an HTTP/1.1
     /// client keeps its connection.
@@ -72,18 +81,6 @@ impl ResponseHead {
         let status = parsed.code.ok_or(())?;
         let mut keep_alive = parsed.version == Some(1);
         let mut hop_by_hop = Vec::new();
-        let mut framing = Vec::new();
-        // The whole line of a field, up to and with its line feed.
-        let line = |field: &httparse::Header<'_>| {
-            let start = field.name.as_ptr() as usize - buf.as_ptr() as usize;
-            let value_end =
-                field.value.as_ptr() as usize - buf.as_ptr() as usize + field.value.len();
-            let end = buf[value_end..len]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(len, |at| value_end + at + 1);
-            start..end
-        };
         let mut length: Option<u64> = None;
         let mut chunked = None;
         for field in parsed.headers.iter() {
@@ -97,11 +94,8 @@ impl ResponseHead {
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
                 let last = field.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
                 chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-                framing.push(line(field));
-            } else if name.eq_ignore_ascii_case(b"trailer") {
-                framing.push(line(field));
             } else if is_hop_by_hop(name) {
-                hop_by_hop.push(line(field));
+                hop_by_hop.push(field_line(buf, len, field));
                 if name.eq_ignore_ascii_case(b"connection") {
                     for token in field.value.split(|&b| b == b',') {
                         let token = token.trim_ascii();
@@ -140,7 +134,6 @@ impl ResponseHead {
             body,
             keep_alive,
             hop_by_hop,
-            framing,
             http10: parsed.version == Some(0),
         }))
     }
@@ -150,6 +143,30 @@ impl ResponseHead {
     /// as the backend wrote it.
     pub fn needs_rewrite(&self, persist: Persist, dechunk: bool) -> bool {
         persist != Persist::Implied || dechunk || self.http10 || !self.hop_by_hop.is_empty()
+    }
+
+    /// The lines to leave out of `head` for an HTTP/1.0 client that gets the
+    /// body without its chunk framing: the hop-by-hop ones and `Transfer-Encoding`
+    /// and `Trailer`, in order. Looked up here, on that rare path, rather than
+    /// kept for every answer.
+    fn without_framing(&self, head: &[u8]) -> Vec<Range<usize>> {
+        let mut skipped = self.hop_by_hop.clone();
+        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut fields);
+        if parsed.parse(head).is_ok() {
+            skipped.extend(
+                parsed
+                    .headers
+                    .iter()
+                    .filter(|f| {
+                        f.name.eq_ignore_ascii_case("transfer-encoding")
+                            || f.name.eq_ignore_ascii_case("trailer")
+                    })
+                    .map(|f| field_line(head, self.len, f)),
+            );
+            skipped.sort_by_key(|r| r.start);
+        }
+        skipped
     }
 
     /// The head in `buf` in HTTP/1.1, without its hop-by-hop fields (and its
@@ -163,14 +180,14 @@ impl ResponseHead {
         } else {
             self.len - 1
         };
-        let mut skipped: Vec<&Range<usize>> = self.hop_by_hop.iter().collect();
-        if dechunk {
-            skipped.extend(&self.framing);
-            skipped.sort_by_key(|r| r.start);
-        }
+        let skipped = if dechunk {
+            Cow::Owned(self.without_framing(head))
+        } else {
+            Cow::Borrowed(&self.hop_by_hop[..])
+        };
         let mut out = Vec::with_capacity(self.len + 24);
         let mut from = 0;
-        for skip in skipped {
+        for skip in skipped.iter() {
             out.extend_from_slice(&head[from..skip.start]);
             from = skip.end;
         }
