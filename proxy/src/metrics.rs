@@ -33,6 +33,11 @@ pub fn install() -> Result<PrometheusHandle, String> {
         .install_recorder()
         .map_err(|e| e.to_string())?;
     describe();
+    // Both reload series exist from the start at 0, so that `increase()` and
+    // alerts on failures see the first reload rather than a series appearing.
+    for ok in [true, false] {
+        reload_counter(ok).absolute(0);
+    }
     Ok(handle)
 }
 
@@ -118,8 +123,11 @@ pub fn duration_histogram(pool: &str) -> Histogram {
 
 /// Counts a configuration reload.
 pub fn count_reload(ok: bool) {
+    reload_counter(ok).increment(1);
+}
+
+fn reload_counter(ok: bool) -> Counter {
     counter!("tidegate_config_reloads_total", "result" => if ok { "success" } else { "failure" })
-        .increment(1);
 }
 
 /// The Prometheus text exposition, with gauges refreshed from `plane` and the

@@ -368,6 +368,15 @@ async fn metrics_under_load_pass_promtool() {
     ));
     let proxy = proxy_with_admin(&config, 1);
     let (addr, api) = (proxy.addr(), proxy.admin_addr());
+    let fresh = admin(Method::GET, api, "/metrics", "").await.body;
+    for result in ["success", "failure"] {
+        assert!(
+            fresh.contains(&format!(
+                "tidegate_config_reloads_total{{result=\"{result}\"}} 0"
+            )),
+            "{fresh}"
+        );
+    }
     admin_json_post(api, "/api/v1/reload").await;
 
     let running = tokio::spawn(load(addr, "/", &[], 400, 8));
@@ -391,6 +400,10 @@ async fn metrics_under_load_pass_promtool() {
     }
     assert!(
         after.contains("tidegate_config_reloads_total{result=\"success\"} 1"),
+        "{after}"
+    );
+    assert!(
+        after.contains("tidegate_config_reloads_total{result=\"failure\"} 0"),
         "{after}"
     );
 }
