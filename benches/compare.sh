@@ -156,6 +156,16 @@ probe() {
         die "$1 ($2) does not answer 2xx: $out"
 }
 
+# cpu_pid_args PID: sets the caller's `cpu` array to loadgen's --cpu-pid options for
+# PID and its children (nginx's worker), so a run reports the proxy's CPU time.
+cpu_pid_args() {
+    local child
+    cpu=(--cpu-pid "$1")
+    for child in $(pgrep -P "$1" || true); do
+        cpu+=(--cpu-pid "$child")
+    done
+}
+
 # measure SECTION TARGET URL ROUND LOADGEN-ARGS...: one tagged run appended to runs.jsonl.
 # M_DURATION and M_WARMUP override DURATION and WARMUP for this call.
 measure() {
@@ -167,8 +177,12 @@ measure() {
         --tag "section=$section" --tag "target=$target" --tag "round=$round" "$@") ||
         die "loadgen failed: $section $target round $round ($url)"
     printf '%s\n' "$out" >>"$RUNS"
+    local cpu_note=""
+    if grep -q '"per_response_us":[0-9]' <<<"$out"; then
+        cpu_note=", proxy CPU $(json_field per_response_us "$out") us/request"
+    fi
     log "$section $target round $round: $(json_field achieved_rate "$out") req/s," \
-        "p50 $(json_field p50 "$out") us, p99 $(json_field p99 "$out") us, errors $(json_field error_total "$out")"
+        "p50 $(json_field p50 "$out") us, p99 $(json_field p99 "$out") us, errors $(json_field error_total "$out")$cpu_note"
 }
 
 # --- sections ----------------------------------------------------------------
@@ -184,7 +198,9 @@ section_throughput_latency() {
     if [[ " $SECTIONS " == *" throughput "* ]]; then
         for ((round = 1; round <= ROUNDS; round++)); do
             for target in direct tidegate haproxy nginx; do
-                measure throughput "$target" "${url[$target]}" "$round" --connections "$CONNECTIONS"
+                local cpu=()
+                [[ $target == direct ]] || cpu_pid_args "${pid[$target]}"
+                measure throughput "$target" "${url[$target]}" "$round" --connections "$CONNECTIONS" "${cpu[@]}"
             done
         done
     fi

@@ -57,6 +57,16 @@ pub enum SetupError {
         /// What went wrong.
         reason: String,
     },
+    /// A file under `/proc/PID` could not be read or parsed.
+    #[error("cannot read /proc/{pid}/{file}: {reason}")]
+    Proc {
+        /// The process id.
+        pid: u32,
+        /// The file under `/proc/PID`.
+        file: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// Why one request got no usable response.

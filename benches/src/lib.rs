@@ -6,7 +6,8 @@
 //! open-loop send times and sleeps until them precisely, [`run`] spreads the
 //! connections over current-thread runtimes, [`stats`] records into
 //! HdrHistograms and [`report`] turns that into the JSON summary. [`idle`] opens
-//! many connections and holds them while reading a process's memory.
+//! many connections and holds them while reading a process's memory; [`cpu`]
+//! reads other processes' CPU time over a run's measured window.
 //! [`compare`] turns the JSON lines of one `compare.sh` run into the tables of
 //! `RESULTS.md` (the `compare-report` binary).
 
@@ -14,6 +15,7 @@
 
 pub mod compare;
 pub mod connection;
+pub mod cpu;
 pub mod error;
 pub mod idle;
 pub mod pacing;

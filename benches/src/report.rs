@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::cpu::CpuUse;
 use crate::stats::{Percentiles, Recorder};
 
 /// The summary of an open- or closed-loop run.
@@ -50,6 +51,8 @@ pub struct Report {
     pub send_lag_us: Option<Percentiles>,
     /// Share of responses slower than a threshold (with `--count-over`).
     pub over: Option<Over>,
+    /// CPU time of the `--cpu-pid` processes over the measured window.
+    pub cpu: Option<CpuUse>,
     /// Labels from `--tag KEY=VALUE`, for scripts that collect many runs.
     pub tags: BTreeMap<String, String>,
 }
@@ -141,6 +144,17 @@ impl fmt::Display for Report {
                 "  slower than {} us: {:.2}%",
                 over.threshold_us,
                 over.fraction * 100.0
+            )?;
+        }
+        if let Some(cpu) = &self.cpu {
+            let per = cpu
+                .per_response_us
+                .map(|us| format!(", {us:.1} us per response"))
+                .unwrap_or_default();
+            writeln!(
+                f,
+                "  --cpu-pid processes: {:.2} CPU seconds over {:.2}s{per}",
+                cpu.seconds, cpu.window_s
             )?;
         }
         if self.error_total > 0 {

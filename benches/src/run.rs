@@ -61,6 +61,8 @@ pub struct Plan {
     pub timeout: Duration,
     /// Report the share of responses slower than this.
     pub count_over: Option<Duration>,
+    /// Processes whose CPU time over the measured window goes into the report.
+    pub cpu_pids: Vec<u32>,
     /// Labels copied into the report.
     pub tags: BTreeMap<String, String>,
 }
@@ -99,7 +101,18 @@ impl Plan {
 pub fn run(plan: &Plan) -> Result<Report, SetupError> {
     plan.validate()?;
     let start = Instant::now() + LEAD_TIME;
-    let outcomes = std::thread::scope(|scope| {
+    let window = (start + plan.warmup, start + plan.warmup + plan.duration);
+    let (outcomes, readings) = std::thread::scope(|scope| {
+        // The CPU readings are taken on their own thread, at the window's edges.
+        let cpu = (!plan.cpu_pids.is_empty()).then(|| {
+            scope.spawn(move || -> Result<_, SetupError> {
+                crate::cpu::sleep_until(window.0);
+                let before = crate::cpu::read(&plan.cpu_pids)?;
+                crate::cpu::sleep_until(window.1);
+                let after = crate::cpu::read(&plan.cpu_pids)?;
+                Ok(before.zip(after))
+            })
+        });
         let mut handles = Vec::with_capacity(plan.threads);
         for index in 0..plan.threads {
             let share = plan.connections / plan.threads
@@ -113,13 +126,20 @@ pub fn run(plan: &Plan) -> Result<Report, SetupError> {
                 })?;
             handles.push(handle);
         }
-        handles
+        let outcomes = handles
             .into_iter()
             .map(|h| {
                 h.join()
                     .map_err(|_| SetupError::Thread("a load thread panicked".into()))?
             })
-            .collect::<Result<Vec<_>, SetupError>>()
+            .collect::<Result<Vec<_>, SetupError>>()?;
+        let readings = match cpu {
+            Some(h) => h
+                .join()
+                .map_err(|_| SetupError::Thread("the CPU reader panicked".into()))??,
+            None => None,
+        };
+        Ok::<_, SetupError>((outcomes, readings))
     })?;
     let mut merged = Recorder::new()?;
     let mut unsent = 0;
@@ -127,7 +147,10 @@ pub fn run(plan: &Plan) -> Result<Report, SetupError> {
         merged.merge(recorder)?;
         unsent += left;
     }
-    Ok(report(plan, &merged, unsent, start + plan.warmup))
+    let mut report = report(plan, &merged, unsent, start + plan.warmup);
+    report.cpu =
+        readings.map(|(before, after)| crate::cpu::used(before, after, report.achieved_rate));
+    Ok(report)
 }
 
 fn report(plan: &Plan, recorder: &Recorder, unsent: u64, measure_from: Instant) -> Report {
@@ -166,6 +189,7 @@ fn report(plan: &Plan, recorder: &Recorder, unsent: u64, measure_from: Instant) 
             threshold_us: t.as_secs_f64() * 1e6,
             fraction: recorder.fraction_over(t),
         }),
+        cpu: None,
         tags: plan.tags.clone(),
     }
 }

@@ -60,6 +60,7 @@ fn plan(address: SocketAddr, mode: Mode) -> Plan {
         requests: None,
         timeout: Duration::from_secs(2),
         count_over: Some(Duration::from_secs(1)),
+        cpu_pids: Vec::new(),
         tags: BTreeMap::from([("target".to_owned(), "test".to_owned())]),
     }
 }
@@ -103,6 +104,32 @@ fn closed_loop_stops_after_the_requested_count() {
         started.elapsed() < Duration::from_secs(5),
         "stopped at the count"
     );
+}
+
+#[test]
+fn cpu_time_of_the_given_processes_is_read_over_the_window() {
+    // The server's threads and the load threads are this process's.
+    let measured = Plan {
+        cpu_pids: vec![std::process::id()],
+        ..plan(server(), Mode::Closed)
+    };
+    let report = run(&measured).unwrap();
+    assert_eq!(report.error_total, 0, "{report}");
+    let cpu = report.cpu.expect("a CPU reading");
+    assert!(
+        (cpu.window_s - measured.duration.as_secs_f64()).abs() < 0.1,
+        "{cpu:?}"
+    );
+    assert!(
+        cpu.seconds > 0.0,
+        "a closed loop keeps this process busy: {cpu:?}"
+    );
+    let per = cpu.per_response_us.unwrap();
+    let expected = cpu.seconds * 1e6 / (report.achieved_rate * cpu.window_s);
+    assert!((per - expected).abs() < 1e-6 * expected, "{cpu:?}");
+    assert!(report.to_string().contains("us per response"), "{report}");
+    let without = run(&plan(server(), Mode::Closed)).unwrap();
+    assert!(without.cpu.is_none());
 }
 
 #[test]

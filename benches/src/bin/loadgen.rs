@@ -63,6 +63,10 @@ struct Args {
     /// Idle mode: how long to hold the connections.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
     hold: Duration,
+    /// Report this process's CPU time (user + system, all threads) over the
+    /// measured window, and per response (repeatable).
+    #[arg(long = "cpu-pid", value_name = "PID")]
+    cpu_pids: Vec<u32>,
     /// Idle mode: report the summed VmRSS of this process (repeatable).
     #[arg(long = "rss-pid", value_name = "PID")]
     rss_pids: Vec<u32>,
@@ -117,6 +121,7 @@ fn execute(args: &Args) -> Result<String, SetupError> {
         requests: args.requests,
         timeout: args.timeout,
         count_over: args.count_over,
+        cpu_pids: args.cpu_pids.clone(),
         tags,
     };
     let report = run(&plan)?;

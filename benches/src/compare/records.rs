@@ -42,6 +42,8 @@ pub struct Run {
     /// Idle runs: connections still open after the hold.
     #[serde(default)]
     pub still_open: u64,
+    /// CPU time of the proxy under test over the window (`loadgen --cpu-pid`).
+    pub cpu: Option<Cpu>,
     /// Capacity records: the derivation, see [`super::capacity`].
     pub capacity: Option<super::capacity::Capacity>,
 }
@@ -59,6 +61,13 @@ pub struct Latency {
     pub p99_9: f64,
     /// Largest.
     pub max: f64,
+}
+
+/// CPU time of the processes `loadgen --cpu-pid` was given.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct Cpu {
+    /// Their user and system time per response, microseconds.
+    pub per_response_us: Option<f64>,
 }
 
 /// The share of responses slower than a threshold.

@@ -55,10 +55,14 @@ fn throughput(out: &mut String, runs: &[Run]) {
         return;
     }
     let haproxy = med(&rounds("haproxy"), |r| Some(r.achieved_rate));
+    let cpu = |r: &Run| r.cpu.and_then(|c| c.per_response_us);
+    let haproxy_cpu = med(&rounds("haproxy"), cpu);
     out.push_str("### a. Maximum throughput\n\n");
-    out.push_str("Closed loop, 32 keep-alive connections, tiny `200 ok` answers; req/s is the median over rounds.\n\n");
-    out.push_str("| target | req/s | each round | vs HAProxy | p50 µs | p99 µs | errors |\n");
-    out.push_str("|---|---:|---|---:|---:|---:|---|\n");
+    out.push_str("Closed loop, 32 keep-alive connections, tiny `200 ok` answers; req/s is the median over rounds. ");
+    out.push_str("CPU per request is the proxy's user and system time (all its threads and processes) over the measured window, divided by the answers in it: ");
+    out.push_str("what each request cost the proxy, whatever share of the cores it got.\n\n");
+    out.push_str("| target | req/s | each round | vs HAProxy | CPU µs per request | CPU vs HAProxy | p50 µs | p99 µs | errors |\n");
+    out.push_str("|---|---:|---|---:|---:|---:|---:|---:|---|\n");
     for (target, label) in PROXIES {
         let rs = rounds(target);
         if rs.is_empty() {
@@ -66,14 +70,19 @@ fn throughput(out: &mut String, runs: &[Run]) {
         }
         let rate = med(&rs, |r| Some(r.achieved_rate));
         let each: Vec<String> = rs.iter().map(|r| kilo(r.achieved_rate)).collect();
-        let ratio = if target == "direct" {
-            "-".to_owned()
+        let (ratio, per_request, cpu_ratio) = if target == "direct" {
+            ("-".to_owned(), "-".to_owned(), "-".to_owned())
         } else {
-            ratio_text(rate, haproxy)
+            let per_request = med(&rs, cpu);
+            (
+                ratio_text(rate, haproxy),
+                per_request.map_or("-".into(), |us| format!("{us:.1}")),
+                ratio_text(per_request, haproxy_cpu),
+            )
         };
         let _ = writeln!(
             out,
-            "| {label} | {} | {} | {ratio} | {} | {} | {} |",
+            "| {label} | {} | {} | {ratio} | {per_request} | {cpu_ratio} | {} | {} | {} |",
             rate.map_or("-".into(), kilo),
             each.join(" / "),
             micros(med(&rs, |r| r.latency_us.map(|l| l.p50))),
@@ -327,7 +336,7 @@ pub fn capacity_record(capacity: &Capacity) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::records::Latency;
+    use crate::compare::records::{Cpu, Latency};
 
     fn run(section: &str, target: &str, rate: f64, p50: f64) -> Run {
         let mut r = Run {
@@ -349,19 +358,32 @@ mod tests {
 
     #[test]
     fn throughput_ratios_use_medians() {
+        let with_cpu = |target, rate, us| Run {
+            cpu: Some(Cpu {
+                per_response_us: Some(us),
+            }),
+            ..run("throughput", target, rate, 100.0)
+        };
         let runs = vec![
-            run("throughput", "haproxy", 50_000.0, 100.0),
-            run("throughput", "haproxy", 60_000.0, 100.0),
-            run("throughput", "haproxy", 40_000.0, 100.0),
-            run("throughput", "tidegate", 30_000.0, 100.0),
+            run("throughput", "direct", 90_000.0, 50.0),
+            with_cpu("haproxy", 50_000.0, 16.0),
+            with_cpu("haproxy", 60_000.0, 15.0),
+            with_cpu("haproxy", 40_000.0, 14.0),
+            with_cpu("tidegate", 30_000.0, 12.0),
         ];
         let text = render(&runs, "ctx");
         assert!(
-            text.contains("| Tidegate `least_conn` | 30.0k | 30.0k | 0.60x |"),
+            text.contains("| Tidegate `least_conn` | 30.0k | 30.0k | 0.60x | 12.0 | 0.80x |"),
             "{text}"
         );
         assert!(
-            text.contains("| HAProxy `leastconn` | 50.0k | 50.0k / 60.0k / 40.0k | 1.00x |"),
+            text.contains(
+                "| HAProxy `leastconn` | 50.0k | 50.0k / 60.0k / 40.0k | 1.00x | 15.0 | 1.00x |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("| direct to one backend | 90.0k | 90.0k | - | - | - |"),
             "{text}"
         );
         assert!(!text.contains("### b."));
