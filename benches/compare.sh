@@ -16,11 +16,11 @@
 # All traffic stays on 127.0.0.1; every process started here is stopped on exit.
 #
 # Usage:
-#   benches/compare.sh              full run: 3 rounds of 5 s runs, about 9 minutes on 2 cores
+#   benches/compare.sh              full run: 5 rounds of 5 s runs, about 13 minutes on 2 cores
 #   QUICK=1 benches/compare.sh      smoke test: 1 round of 2 s runs, 2,000 idle connections;
 #                                   writes RESULTS.md into the run directory, not benches/
 # Environment (defaults in brackets):
-#   ROUNDS [3], DURATION [5s], WARMUP [1s]   rounds and per-run measured time / warmup
+#   ROUNDS [5], DURATION [5s], WARMUP [1s]   rounds and per-run measured time / warmup
 #   RATES ["1000 5000 20000"]                rates of section b, req/s
 #   IDLE_CONNECTIONS [10000], HOLD [5s]      section d
 #   SECTIONS ["throughput latency hetero memory"]
@@ -51,7 +51,10 @@ if [[ $QUICK == 1 ]]; then
     ROUNDS=${ROUNDS:-1} DURATION=${DURATION:-2s} WARMUP=${WARMUP:-500ms}
     IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-2000} HOLD=${HOLD:-2s}
 else
-    ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-5s} WARMUP=${WARMUP:-1s}
+    # Five rounds: on a shared host, a pause of the whole machine now and then
+    # stretches one 5 s run's tail tenfold, for whichever proxy is running; a
+    # median of five needs three such rounds to move.
+    ROUNDS=${ROUNDS:-5} DURATION=${DURATION:-5s} WARMUP=${WARMUP:-1s}
     IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000} HOLD=${HOLD:-5s}
 fi
 RATES=${RATES:-"1000 5000 20000"}
@@ -366,8 +369,8 @@ CONTEXT=$RUN_DIR/context.md
     echo "$ROUNDS round(s); each run measures $DURATION after $WARMUP of unmeasured warmup; within a round the"
     echo "targets take turns. Every proxy has one worker thread, upstream keep-alive, least connections"
     echo "and no logging (configs: \`benches/configs/\`). Backends of a, b and d: one nginx process with"
-    echo "\`worker_processes 2\` serving two \`return 200 \"ok\"\` servers. Backends of c: four \`tidegate backend\`"
-    echo "processes, three with \`--latency $FAST_LATENCY\` and one with \`--latency $SLOW_LATENCY\`."
+    echo "\`worker_processes 2\` and \`reuseport\` serving two \`return 200 \"ok\"\` servers. Backends of c: four"
+    echo "\`tidegate backend\` processes, three with \`--latency $FAST_LATENCY\` and one with \`--latency $SLOW_LATENCY\`."
     if [[ $PIN == 1 ]]; then
         echo "Pinned (\`PIN=1\`): each proxy runs on CPU $PROXY_CPU alone; the load generator and the backends"
         echo "share CPUs $OTHER_CPUS (and the direct runs see no proxy at all)."
