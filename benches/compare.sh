@@ -159,13 +159,13 @@ probe() {
         die "$1 ($2) does not answer 2xx: $out"
 }
 
-# cpu_pid_args PID: sets the caller's `cpu` array to loadgen's --cpu-pid options for
-# PID and its children (nginx's worker), so a run reports the proxy's CPU time.
-cpu_pid_args() {
+# pid_args OPTION PID: sets PID_ARGS to loadgen's OPTION (--cpu-pid, --rss-pid) for
+# PID and for each of its children (nginx's worker), so a figure covers the whole proxy.
+pid_args() {
     local child
-    cpu=(--cpu-pid "$1")
-    for child in $(pgrep -P "$1" || true); do
-        cpu+=(--cpu-pid "$child")
+    PID_ARGS=("$1" "$2")
+    for child in $(pgrep -P "$2" || true); do
+        PID_ARGS+=("$1" "$child")
     done
 }
 
@@ -201,9 +201,9 @@ section_throughput_latency() {
     if [[ " $SECTIONS " == *" throughput "* ]]; then
         for ((round = 1; round <= ROUNDS; round++)); do
             for target in direct tidegate haproxy nginx; do
-                local cpu=()
-                [[ $target == direct ]] || cpu_pid_args "${pid[$target]}"
-                measure throughput "$target" "${url[$target]}" "$round" --connections "$CONNECTIONS" "${cpu[@]}"
+                PID_ARGS=()
+                [[ $target == direct ]] || pid_args --cpu-pid "${pid[$target]}"
+                measure throughput "$target" "${url[$target]}" "$round" --connections "$CONNECTIONS" "${PID_ARGS[@]}"
             done
         done
     fi
@@ -258,18 +258,15 @@ section_hetero() {
 }
 
 section_memory() {
-    local round kind out pids child
+    local round kind out
     for ((round = 1; round <= ROUNDS; round++)); do
         for kind in tidegate haproxy nginx; do
             check_budget
             start_proxy "$kind" "$kind-d$round" least_conn "${NGINX_BACKENDS[@]}"
             sleep 0.5
-            pids=(--rss-pid "$PROXY_PID")
-            for child in $(pgrep -P "$PROXY_PID" || true); do
-                pids+=(--rss-pid "$child")
-            done
+            pid_args --rss-pid "$PROXY_PID"
             out=$(timeout "$LOADGEN_LIMIT" "$LOADGEN" --url "$PROXY_URL" --json \
-                --idle-connections "$IDLE_CONNECTIONS" --hold "$HOLD" --timeout 10s "${pids[@]}" \
+                --idle-connections "$IDLE_CONNECTIONS" --hold "$HOLD" --timeout 10s "${PID_ARGS[@]}" \
                 --tag section=memory --tag "target=$kind" --tag "round=$round" 2>>"$RUN_DIR/idle.err") ||
                 die "idle connections against $kind failed"
             printf '%s\n' "$out" >>"$RUNS"
