@@ -17,6 +17,12 @@
 #                 the measured requests; the profile is kept for callgrind_annotate
 #   memory        VmRSS of a fresh proxy, idle and then holding IDLE_CONNECTIONS
 #                 keep-alive client connections that have had one request each
+#   flamegraph    where the proxy's CPU time goes: perf record (sampling, DWARF call
+#                 stacks, kernel and user space, every thread) around FLAME_REQUESTS
+#                 requests, folded and drawn by inferno into NAME.svg (copied to
+#                 FLAMEGRAPH_DIR/NAME-flamegraph.svg when set), with the CPU time
+#                 per request, the kernel's share and the functions that took the
+#                 most samples themselves; Tidegate, then HAProxy when installed
 #   cpu           CPU time (user and system, all threads, from /proc/PID/stat)
 #                 per request at a fixed open-loop rate, Tidegate and HAProxy
 #                 (benches/configs/haproxy.cfg.tmpl, as in compare.sh) taking
@@ -30,8 +36,10 @@
 # Environment (defaults in brackets):
 #   REQUESTS [20000], WARMUP_REQUESTS [2000], IDLE_CONNECTIONS [10000]
 #   CPU_RATE [5000], CPU_DURATION [10s], CPU_ROUNDS [3]
+#   FLAME_REQUESTS [200000], FLAME_FREQUENCY [1999], FLAME_TOP [12], FLAMEGRAPH_DIR [unset]
 #   TIDEGATE, LOADGEN   prebuilt binaries; otherwise `cargo build --release`
-# Needs nginx, strace and valgrind (and haproxy for cpu).
+# Needs nginx, strace and valgrind (haproxy for cpu; perf and inferno, from
+# `cargo install inferno`, for flamegraph).
 
 set -euo pipefail
 
@@ -43,6 +51,8 @@ IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
 CPU_RATE=${CPU_RATE:-5000}
 CPU_DURATION=${CPU_DURATION:-10s}
 CPU_ROUNDS=${CPU_ROUNDS:-3}
+FLAME_REQUESTS=${FLAME_REQUESTS:-200000}
+FLAME_FREQUENCY=${FLAME_FREQUENCY:-1999}
 MAX_CONNECTIONS=1000
 CONNECTIONS=32
 MEASURES=("$@")
@@ -52,7 +62,7 @@ RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tidegate-profile.XXXXXX")
 chmod 755 "$RUN_DIR"
 
 SCRIPT=profile
-RUN_DIR_NOTE="configs, logs, strace and callgrind output"
+RUN_DIR_NOTE="configs, logs, strace, callgrind and perf output"
 # shellcheck source=benches/lib.sh
 source "$ROOT/benches/lib.sh"
 
@@ -71,6 +81,11 @@ for tool in nginx strace valgrind callgrind_control callgrind_annotate; do
 done
 if [[ " ${MEASURES[*]} " == *" cpu "* ]]; then
     command -v haproxy >/dev/null || die "haproxy is not installed"
+fi
+if [[ " ${MEASURES[*]} " == *" flamegraph "* ]]; then
+    for tool in perf inferno-collapse-perf inferno-flamegraph; do
+        command -v "$tool" >/dev/null || die "$tool is not installed (perf: Debian linux-perf; inferno: cargo install inferno)"
+    done
 fi
 if [[ -z ${TIDEGATE:-} || -z ${LOADGEN:-} ]]; then
     log "building tidegate and loadgen (release)"
@@ -102,6 +117,11 @@ start_tidegate() {
 # Voluntary context switches of every thread of PID, summed.
 context_switches() {
     cat /proc/"$1"/task/*/status | awk '/^voluntary_ctxt_switches/ { n += $2 } END { print n }'
+}
+
+# Involuntary context switches (preemptions) of every thread of PID, summed.
+preemptions() {
+    cat /proc/"$1"/task/*/status | awk '/^nonvoluntary_ctxt_switches/ { n += $2 } END { print n }'
 }
 
 per_request() { awk -v n="$1" -v d="$REQUESTS" 'BEGIN { printf "%.3f", n / d }'; }
@@ -158,6 +178,53 @@ measure_memory() {
         "$(awk -v a="$idle" -v b="$held" -v n="$ok" 'BEGIN { printf "%.2f", (b - a) / n }') KiB per connection"
 }
 
+# flame TARGET: profiles the proxy at PROXY_PID over FLAME_REQUESTS requests to
+# PROXY_URL; writes TARGET.svg and prints CPU per request, the kernel's share of it
+# and what took the most samples.
+flame() {
+    local target=$1 data=$RUN_DIR/$1.perf.data folded=$RUN_DIR/$1.folded svg=$RUN_DIR/$1.svg
+    loadgen_requests "$WARMUP_REQUESTS"
+    start "perf-$target" perf record -F "$FLAME_FREQUENCY" --call-graph dwarf,8192 -p "$PROXY_PID" -o "$data"
+    local perf_pid=$STARTED_PID
+    # perf says nothing once it is attached; give it a moment before the requests.
+    sleep 1
+    local switches preempted
+    switches=$(context_switches "$PROXY_PID")
+    preempted=$(preemptions "$PROXY_PID")
+    loadgen_requests "$FLAME_REQUESTS"
+    switches=$(($(context_switches "$PROXY_PID") - switches))
+    preempted=$(($(preemptions "$PROXY_PID") - preempted))
+    stop_process "$perf_pid" INT
+    stop_process "$PROXY_PID"
+    perf script -i "$data" 2>/dev/null | inferno-collapse-perf >"$folded"
+    inferno-flamegraph --title "$target, $FLAME_REQUESTS proxied requests (perf, $FLAME_FREQUENCY Hz)" \
+        --minwidth 0.2 <"$folded" >"$svg"
+    if [[ -n ${FLAMEGRAPH_DIR:-} ]]; then
+        cp "$svg" "$FLAMEGRAPH_DIR/$target-flamegraph.svg"
+        svg=$FLAMEGRAPH_DIR/$target-flamegraph.svg
+    fi
+    # Each folded line ends in the CPU time (ns) of its samples.
+    local per_request kernel
+    per_request=$(awk -v n="$FLAME_REQUESTS" '{ t += $NF } END { printf "%.1f", t / n / 1000 }' "$folded")
+    kernel=$(perf report -i "$data" --no-children --sort dso --stdio -g none 2>/dev/null |
+        awk '/\[kernel/ { sub("%", "", $1); k += $1 } END { printf "%.0f", k }')
+    echo "$target: $per_request µs of CPU per request while sampled, $kernel% of it in the kernel;" \
+        "per request $(awk -v n="$FLAME_REQUESTS" -v s="$switches" -v p="$preempted" \
+            'BEGIN { printf "%.3f context switches, %.3f preemptions", s / n, p / n }'); $svg"
+    echo "  functions with the most samples of their own (perf report --no-children):"
+    perf report -i "$data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null |
+        awk -v top="${FLAME_TOP:-12}" '/^ +[0-9.]+%/ && n++ < top { sub(/[ -]+$/, ""); print "  " $0 }'
+}
+
+measure_flamegraph() {
+    start_tidegate
+    flame tidegate
+    if command -v haproxy >/dev/null; then
+        start_haproxy haproxy "${NGINX_BACKENDS[@]}"
+        flame haproxy
+    fi
+}
+
 # cpu_ticks PID: user and system clock ticks of every thread of PID so far.
 cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 
@@ -205,7 +272,7 @@ measure_cpu() {
 
 for measure in "${MEASURES[@]}"; do
     case $measure in
-    syscalls | instructions | memory | cpu) "measure_$measure" ;;
-    *) die "unknown measure $measure (syscalls, instructions, memory, cpu)" ;;
+    syscalls | instructions | memory | cpu | flamegraph) "measure_$measure" ;;
+    *) die "unknown measure $measure (syscalls, instructions, memory, cpu, flamegraph)" ;;
     esac
 done
