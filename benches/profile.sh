@@ -36,7 +36,8 @@
 # Environment (defaults in brackets):
 #   REQUESTS [20000], WARMUP_REQUESTS [2000], IDLE_CONNECTIONS [10000]
 #   CPU_RATE [5000], CPU_DURATION [10s], CPU_ROUNDS [3]
-#   FLAME_REQUESTS [200000], FLAME_FREQUENCY [1999], FLAME_TOP [12], FLAMEGRAPH_DIR [unset]
+#   FLAME_REQUESTS [200000], FLAME_FREQUENCY [1999], FLAME_TOP [12], FLAMEGRAPH_DIR [unset],
+#   FLAME_TARGETS ["tidegate haproxy"], profiled in that order
 #   TIDEGATE, LOADGEN   prebuilt binaries; otherwise `cargo build --release`
 # Needs nginx, strace and valgrind (haproxy for cpu; perf and inferno, from
 # `cargo install inferno`, for flamegraph).
@@ -217,12 +218,18 @@ flame() {
 }
 
 measure_flamegraph() {
-    start_tidegate
-    flame tidegate
-    if command -v haproxy >/dev/null; then
-        start_haproxy haproxy "${NGINX_BACKENDS[@]}"
-        flame haproxy
-    fi
+    local target
+    for target in ${FLAME_TARGETS:-tidegate haproxy}; do
+        case $target in
+        tidegate) start_tidegate ;;
+        haproxy)
+            command -v haproxy >/dev/null || continue
+            start_haproxy haproxy "${NGINX_BACKENDS[@]}"
+            ;;
+        *) die "unknown FLAME_TARGETS entry $target (tidegate, haproxy)" ;;
+        esac
+        flame "$target"
+    done
 }
 
 # cpu_ticks PID: user and system clock ticks of every thread of PID so far.
