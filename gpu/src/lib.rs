@@ -30,7 +30,7 @@ mod trace;
 pub use backtest::{backtest, Backtest, BacktestRow, BacktestSpec};
 pub use batch::{Batch, Choice, Scaling};
 pub use error::{ForecastError, GpuError};
-pub use fit::{Fit, Forecast, COPY_HALF_LIFE};
+pub use fit::{Fit, Forecast, COPY_HALF_LIFE, COPY_WEIGHT_POWER};
 pub use forecaster::{Backend, Device, Forecaster};
 pub use grid::{Grid, Loss, Params, MAX_LAMBDAS};
 pub use model::DIVERGED;
