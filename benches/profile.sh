@@ -115,15 +115,13 @@ start_tidegate() {
     PROXY_URL="http://${line##*http://}/"
 }
 
-# Voluntary context switches of every thread of PID, summed.
-context_switches() {
-    cat /proc/"$1"/task/*/status | awk '/^voluntary_ctxt_switches/ { n += $2 } END { print n }'
+# switches_of PID [KIND]: context switches of every thread of PID, summed; KIND is
+# voluntary (the default: the thread waited) or nonvoluntary (it was preempted).
+switches_of() {
+    cat /proc/"$1"/task/*/status | awk -v f="^${2:-voluntary}_ctxt_switches" '$0 ~ f { n += $2 } END { print n }'
 }
-
-# Involuntary context switches (preemptions) of every thread of PID, summed.
-preemptions() {
-    cat /proc/"$1"/task/*/status | awk '/^nonvoluntary_ctxt_switches/ { n += $2 } END { print n }'
-}
+context_switches() { switches_of "$1" voluntary; }
+preemptions() { switches_of "$1" nonvoluntary; }
 
 per_request() { awk -v n="$1" -v d="$REQUESTS" 'BEGIN { printf "%.3f", n / d }'; }
 
