@@ -21,6 +21,9 @@
 #                                   writes RESULTS.md into the run directory, not benches/
 # Environment (defaults in brackets):
 #   ROUNDS [5], DURATION [5s], WARMUP [1s]   rounds and per-run measured time / warmup
+#   LATENCY_ROUNDS [10], LATENCY_DURATION [2s]  section b's own rounds and measured time:
+#                                            twice the rounds of half the length, so one
+#                                            stall of the host moves fewer of its medians
 #   RATES ["1000 5000 20000"]                rates of section b, req/s
 #   IDLE_CONNECTIONS [10000], HOLD [5s]      section d
 #   SECTIONS ["throughput latency hetero memory"]
@@ -29,6 +32,10 @@
 #                                            and the backends on the others (taskset; 2+ CPUs),
 #                                            so a proxy's figure is not its share of a contended core
 #   TIDEGATE, LOADGEN, COMPARE_REPORT        prebuilt binaries; otherwise `cargo build --release`
+#   BASELINE                                 a second tidegate binary (say, built from an earlier
+#                                            commit): one more target of sections a and b, run
+#                                            next to TIDEGATE's in swapped order every other round
+#                                            and compared with it round by round
 #   MAX_SECONDS [1800]                       the run stops with an error past this
 # Needs haproxy and nginx (Debian: apt-get install haproxy nginx).
 
@@ -40,7 +47,7 @@ CONFIGS=$BENCHES/configs
 
 # The command as typed, with the settings given in the environment, for RESULTS.md.
 COMMAND="benches/compare.sh"
-for var in QUICK ROUNDS DURATION WARMUP RATES IDLE_CONNECTIONS HOLD SECTIONS PIN; do
+for var in QUICK ROUNDS DURATION WARMUP LATENCY_ROUNDS LATENCY_DURATION RATES IDLE_CONNECTIONS HOLD SECTIONS PIN BASELINE; do
     if [[ -n ${!var:-} ]]; then
         COMMAND="$var=\"${!var}\" $COMMAND"
     fi
@@ -49,17 +56,24 @@ done
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
     ROUNDS=${ROUNDS:-1} DURATION=${DURATION:-2s} WARMUP=${WARMUP:-500ms}
+    LATENCY_ROUNDS=${LATENCY_ROUNDS:-$ROUNDS} LATENCY_DURATION=${LATENCY_DURATION:-$DURATION}
     IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-2000} HOLD=${HOLD:-2s}
 else
     # Five rounds: on a shared host, a pause of the whole machine now and then
     # stretches one 5 s run's tail tenfold, for whichever proxy is running; a
     # median of five needs three such rounds to move.
     ROUNDS=${ROUNDS:-5} DURATION=${DURATION:-5s} WARMUP=${WARMUP:-1s}
+    # Section b's tails are the noisiest figures: a 1 ms stall of the host is a
+    # few of a 1k req/s run's p99 requests. More, shorter rounds in the same
+    # time give its medians more votes.
+    LATENCY_ROUNDS=${LATENCY_ROUNDS:-10} LATENCY_DURATION=${LATENCY_DURATION:-2s}
     IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000} HOLD=${HOLD:-5s}
 fi
 RATES=${RATES:-"1000 5000 20000"}
 SECTIONS=${SECTIONS:-"throughput latency hetero memory"}
 MAX_SECONDS=${MAX_SECONDS:-1800}
+BASELINE=${BASELINE:-}
+BASELINE_GIVEN=$BASELINE
 PIN=${PIN:-0}
 CONNECTIONS=32            # sections a and b
 HETERO_CONNECTIONS=32     # section c
@@ -136,6 +150,7 @@ start_proxy() {
     shift 3
     case $kind in
     tidegate) start_tidegate "$name" "$policy" "$@" ;;
+    baseline) TIDEGATE=$BASELINE start_tidegate "$name" "$policy" "$@" ;;
     haproxy) start_haproxy "$name" "$@" ;;
     nginx) start_nginx "$name" "$@" ;;
     esac
@@ -190,17 +205,32 @@ measure() {
 
 # --- sections ----------------------------------------------------------------
 
+# round_targets ROUND: sets TARGETS, the order of section a's and b's runs in ROUND;
+# the baseline binary, when given, runs after Tidegate's in odd rounds and before it
+# in even ones, so neither always follows the direct run.
+round_targets() {
+    if [[ -z $BASELINE ]]; then
+        TARGETS=(direct tidegate haproxy nginx)
+    elif (($1 % 2)); then
+        TARGETS=(direct tidegate baseline haproxy nginx)
+    else
+        TARGETS=(direct baseline tidegate haproxy nginx)
+    fi
+}
+
 section_throughput_latency() {
     local -A url=([direct]="http://${NGINX_BACKENDS[0]}/") pid=()
-    local kind round rate target
-    for kind in tidegate haproxy nginx; do
+    local kind round rate target kinds=(tidegate haproxy nginx)
+    [[ -z $BASELINE ]] || kinds+=(baseline)
+    for kind in "${kinds[@]}"; do
         start_proxy "$kind" "$kind-ab" least_conn "${NGINX_BACKENDS[@]}"
         url[$kind]=$PROXY_URL
         pid[$kind]=$PROXY_PID
     done
     if [[ " $SECTIONS " == *" throughput "* ]]; then
         for ((round = 1; round <= ROUNDS; round++)); do
-            for target in direct tidegate haproxy nginx; do
+            round_targets "$round"
+            for target in "${TARGETS[@]}"; do
                 PID_ARGS=()
                 [[ $target == direct ]] || pid_args --cpu-pid "${pid[$target]}"
                 measure throughput "$target" "${url[$target]}" "$round" --connections "$CONNECTIONS" "${PID_ARGS[@]}"
@@ -208,10 +238,11 @@ section_throughput_latency() {
         done
     fi
     if [[ " $SECTIONS " == *" latency "* ]]; then
-        for ((round = 1; round <= ROUNDS; round++)); do
+        for ((round = 1; round <= LATENCY_ROUNDS; round++)); do
+            round_targets "$round"
             for rate in $RATES; do
-                for target in direct tidegate haproxy nginx; do
-                    measure latency "$target" "${url[$target]}" "$round" \
+                for target in "${TARGETS[@]}"; do
+                    M_DURATION=$LATENCY_DURATION measure latency "$target" "${url[$target]}" "$round" \
                         --connections "$CONNECTIONS" --rate "$rate" --tag "rate=$rate"
                 done
             done
@@ -297,6 +328,11 @@ for bin in TIDEGATE LOADGEN COMPARE_REPORT; do
     cp "${!bin}" "$RUN_DIR/bin/"
     printf -v "$bin" '%s' "$RUN_DIR/bin/$(basename "${!bin}")"
 done
+if [[ -n $BASELINE ]]; then
+    [[ -x $BASELINE ]] || die "BASELINE=$BASELINE is not an executable"
+    cp "$BASELINE" "$RUN_DIR/bin/tidegate-baseline"
+    BASELINE=$RUN_DIR/bin/tidegate-baseline
+fi
 
 pin_setup
 if [[ $PIN == 1 ]]; then
@@ -330,7 +366,8 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # latencies without showing up as work on this machine.
 steal_ticks() { awk '/^cpu / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 read -r STEAL_START TICKS_START < <(steal_ticks)
-log "run directory $RUN_DIR; sections: $SECTIONS; $ROUNDS round(s) of $DURATION after $WARMUP warmup"
+log "run directory $RUN_DIR; sections: $SECTIONS; $ROUNDS round(s) of $DURATION after $WARMUP warmup" \
+    "(latency: $LATENCY_ROUNDS of $LATENCY_DURATION)"
 log "before the run: ${BUSY_BEFORE}% of the CPUs busy, load average $LOAD_BEFORE"
 start_backend_nginx
 if [[ " $SECTIONS " == *" throughput "* || " $SECTIONS " == *" latency "* ]]; then
@@ -357,16 +394,19 @@ CONTEXT=$RUN_DIR/context.md
     echo "| HAProxy | $(haproxy -v | head -1 | awk '{print $3}') |"
     echo "| nginx | $(nginx -v 2>&1 | sed 's|.*nginx/||') |"
     echo "| Tidegate | $("$TIDEGATE" --version) (release build) |"
+    if [[ -n $BASELINE ]]; then
+        echo "| baseline binary | $("$BASELINE" --version), \`$BASELINE_GIVEN\` |"
+    fi
     echo "| load generator | $("$LOADGEN" --version), one thread |"
     steal=0 ticks=0
     read -r steal ticks < <(steal_ticks)
     echo "| other work on the machine | ${BUSY_BEFORE}% of the CPUs busy just before the run; load average $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after |"
     echo "| host steal time during the run | $(awk -v s=$((steal - STEAL_START)) -v t=$((ticks - TICKS_START)) 'BEGIN { printf "%.1f", t ? 100 * s / t : 0 }')% of all CPU time (the steal column of /proc/stat) |"
     echo
-    echo "$ROUNDS round(s); each run measures $DURATION after $WARMUP of unmeasured warmup; within a round the"
-    echo "targets take turns. Every proxy has one worker thread, upstream keep-alive, least connections"
-    echo "and no logging (configs: \`benches/configs/\`). Backends of a, b and d: one nginx process with"
-    echo "\`worker_processes 2\` and \`reuseport\` serving two \`return 200 \"ok\"\` servers. Backends of c: four"
+    echo "$ROUNDS round(s); each run measures $DURATION after $WARMUP of unmeasured warmup (section b:"
+    echo "$LATENCY_ROUNDS round(s) of $LATENCY_DURATION); within a round the targets take turns. Every proxy"
+    echo "has one worker thread, upstream keep-alive, least connections and no logging (configs:"
+    echo "\`benches/configs/\`). Backends of a, b and d: one nginx process with \`worker_processes 2\` and \`reuseport\` serving two \`return 200 \"ok\"\` servers. Backends of c: four"
     echo "\`tidegate backend\` processes, three with \`--latency $FAST_LATENCY\` and one with \`--latency $SLOW_LATENCY\`."
     if [[ $PIN == 1 ]]; then
         echo "Pinned (\`PIN=1\`): each proxy runs on CPU $PROXY_CPU alone; the load generator and the backends"

@@ -6,10 +6,12 @@ use std::fmt::Write as _;
 use super::capacity::Capacity;
 use super::records::{median, select, Run};
 
-/// Targets of the throughput and latency sections: tag and label.
-const PROXIES: [(&str, &str); 4] = [
+/// Targets of the throughput and latency sections: tag and label. The baseline is
+/// a second Tidegate binary (`BASELINE=` in compare.sh), measured only when given.
+const PROXIES: [(&str, &str); 5] = [
     ("direct", "direct to one backend"),
     ("tidegate", "Tidegate `least_conn`"),
+    ("baseline", "Tidegate `least_conn`, baseline binary"),
     ("haproxy", "HAProxy `leastconn`"),
     ("nginx", "nginx `least_conn`"),
 ];
@@ -91,6 +93,56 @@ fn throughput(out: &mut String, runs: &[Run]) {
         );
     }
     out.push('\n');
+    let rates = Paired::new(runs, "throughput", None, |r| Some(r.achieved_rate));
+    let cpus = Paired::new(runs, "throughput", None, cpu);
+    if let Some(rates) = rates.higher() {
+        let _ = write!(
+            out,
+            "Against the baseline binary, round by round: a higher rate in {rates}"
+        );
+        if let Some(cpus) = cpus.lower() {
+            let _ = write!(out, ", less CPU per request in {cpus}");
+        }
+        out.push_str(".\n\n");
+    }
+}
+
+/// One measure of this build and of the baseline binary, paired by round.
+struct Paired(Vec<(f64, f64)>);
+
+impl Paired {
+    fn new(
+        runs: &[Run],
+        section: &str,
+        rate: Option<&str>,
+        f: impl Fn(&Run) -> Option<f64>,
+    ) -> Self {
+        let baseline = select(runs, section, "baseline", rate);
+        let pairs = select(runs, section, "tidegate", rate)
+            .into_iter()
+            .filter_map(|r| {
+                let b = baseline.iter().find(|b| b.tag("round") == r.tag("round"))?;
+                Some((f(r)?, f(b)?))
+            })
+            .collect();
+        Self(pairs)
+    }
+
+    /// "k of n rounds" where this build's figure was the lower one.
+    fn lower(&self) -> Option<String> {
+        self.count(|this, baseline| this < baseline)
+    }
+
+    /// "k of n rounds" where this build's figure was the higher one.
+    fn higher(&self) -> Option<String> {
+        self.count(|this, baseline| this > baseline)
+    }
+
+    fn count(&self, wins: impl Fn(f64, f64) -> bool) -> Option<String> {
+        let n = self.0.len();
+        let k = self.0.iter().filter(|(t, b)| wins(*t, *b)).count();
+        (n > 0).then(|| format!("{k} of {n} rounds"))
+    }
 }
 
 fn latency(out: &mut String, runs: &[Run]) {
@@ -114,7 +166,7 @@ fn latency(out: &mut String, runs: &[Run]) {
     out.push_str("measured directly against one backend in the same rounds; the ratio compares added p50 and added p99 with HAProxy's.\n\n");
     out.push_str("| rate | target | p50 | p99 | p99.9 | added p50 | added p99 | added p99.9 | vs HAProxy (added p50 / p99) | achieved req/s | errors |\n");
     out.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-    for rate in rates {
+    for &rate in &rates {
         let pick = |rs: &[&Run], q: fn(&super::records::Latency) -> f64| {
             med(rs, |r| r.latency_us.as_ref().map(q))
         };
@@ -163,6 +215,19 @@ fn latency(out: &mut String, runs: &[Run]) {
         }
     }
     out.push('\n');
+    for rate in rates {
+        let tail = |q: fn(&super::records::Latency) -> f64| {
+            Paired::new(runs, "latency", Some(rate), move |r| {
+                r.latency_us.as_ref().map(q)
+            })
+        };
+        if let (Some(p50), Some(p99)) = (tail(|l| l.p50).lower(), tail(|l| l.p99).lower()) {
+            let _ = writeln!(
+                out,
+                "Against the baseline binary at {rate} req/s, round by round: a lower p50 in {p50}, a lower p99 in {p99}.\n"
+            );
+        }
+    }
 }
 
 fn hetero(out: &mut String, runs: &[Run]) {
@@ -403,6 +468,50 @@ mod tests {
             text.contains("| 1000 | Tidegate `least_conn` | 150 | 300 | 450 | +100 | +200 | +300 | 2.00x / 2.00x | 1000 | 3 (timeout 3) |"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn baseline_is_paired_with_this_build_by_round() {
+        let tagged = |section, target, round: &str, rate, p50| {
+            let mut r = run(section, target, rate, p50);
+            r.tags.insert("round".into(), round.into());
+            r
+        };
+        let runs = vec![
+            tagged("latency", "tidegate", "1", 1000.0, 100.0),
+            tagged("latency", "tidegate", "2", 1000.0, 100.0),
+            tagged("latency", "tidegate", "3", 1000.0, 300.0),
+            tagged("latency", "baseline", "1", 1000.0, 150.0),
+            tagged("latency", "baseline", "2", 1000.0, 90.0),
+            tagged("latency", "baseline", "3", 1000.0, 310.0),
+            // A round the baseline did not finish has no pair.
+            tagged("latency", "tidegate", "4", 1000.0, 1.0),
+            tagged("throughput", "tidegate", "1", 60_000.0, 50.0),
+            tagged("throughput", "tidegate", "2", 50_000.0, 50.0),
+            tagged("throughput", "baseline", "1", 55_000.0, 50.0),
+            tagged("throughput", "baseline", "2", 52_000.0, 50.0),
+        ];
+        let text = render(&runs, "ctx");
+        assert!(
+            text.contains("| 1000 | Tidegate `least_conn`, baseline binary | 150 | 300 | 450 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Against the baseline binary at 1000 req/s, round by round: a lower p50 in 2 of 3 rounds, a lower p99 in 2 of 3 rounds."),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Against the baseline binary, round by round: a higher rate in 1 of 2 rounds."
+            ),
+            "{text}"
+        );
+
+        let without: Vec<Run> = runs
+            .into_iter()
+            .filter(|r| r.tag("target") != "baseline")
+            .collect();
+        assert!(!render(&without, "ctx").contains("baseline"));
     }
 
     #[test]
