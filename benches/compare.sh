@@ -406,7 +406,8 @@ CONTEXT=$RUN_DIR/context.md
     echo "$ROUNDS round(s); each run measures $DURATION after $WARMUP of unmeasured warmup (section b:"
     echo "$LATENCY_ROUNDS round(s) of $LATENCY_DURATION); within a round the targets take turns. Every proxy"
     echo "has one worker thread, upstream keep-alive, least connections and no logging (configs:"
-    echo "\`benches/configs/\`). Backends of a, b and d: one nginx process with \`worker_processes 2\` and \`reuseport\` serving two \`return 200 \"ok\"\` servers. Backends of c: four"
+    echo "\`benches/configs/\`). Backends of a, b and d: one nginx process with \`worker_processes 2\`"
+    echo "and \`reuseport\` serving two \`return 200 \"ok\"\` servers. Backends of c: four"
     echo "\`tidegate backend\` processes, three with \`--latency $FAST_LATENCY\` and one with \`--latency $SLOW_LATENCY\`."
     if [[ $PIN == 1 ]]; then
         echo "Pinned (\`PIN=1\`): each proxy runs on CPU $PROXY_CPU alone; the load generator and the backends"
