@@ -13,8 +13,9 @@
 //! Pingora, so an idle connection holds no request buffer, session or request
 //! state, only the socket. It closes idle connections after
 //! the keep-alive timeout and at once when the proxy shuts down. h2c
-//! connections (known by their preface) and TLS connections are served by
-//! Pingora's own loop.
+//! connections (known by their preface) are served by Pingora's own loop.
+//! The same loop serves TLS connections that chose HTTP/1.1
+//! ([`crate::tls_client`]), through the [`Client`] trait.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -31,7 +32,7 @@ use pingora::protocols::l4::socket::SocketAddr as PingoraAddr;
 use pingora::protocols::l4::stream::DEFAULT_L4_WRITE_BUFFER_SIZE;
 use pingora::protocols::{
     GetProxyDigest, GetSocketDigest, GetTimingDigest, Peek, Shutdown, SocketDigest, Ssl,
-    TimingDigest, UniqueID, UniqueIDType,
+    TimingDigest, UniqueID, UniqueIDType, IO,
 };
 use pingora::server::ShutdownWatch;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
@@ -101,7 +102,7 @@ impl Downstream {
 
     /// Reads until the bytes so far rule the h2c preface out or complete it,
     /// and puts them back to be read again; `true` for h2c.
-    async fn has_h2_preface(&mut self) -> io::Result<bool> {
+    async fn read_h2_preface(&mut self) -> io::Result<bool> {
         let mut head = [0u8; H2_PREFACE.len()];
         let mut got = 0;
         while got < head.len() && head[..got] == H2_PREFACE[..got] {
@@ -113,31 +114,6 @@ impl Downstream {
         }
         self.rewind(&head[..got]);
         Ok(head == *H2_PREFACE)
-    }
-
-    /// The client's address.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
-    /// Resolves once the client has closed the connection (or it broke);
-    /// never while it has sent more than was read, such as a pipelined
-    /// request, which stays unread.
-    pub async fn closed(&self) {
-        if self.rewound.is_empty() {
-            let mut byte = [0u8; 1];
-            if matches!(self.tcp.peek(&mut byte).await, Ok(0) | Err(_)) {
-                return;
-            }
-        }
-        std::future::pending().await
-    }
-
-    /// Puts `data` back in front of what is still unread.
-    pub fn rewind(&mut self, data: &[u8]) {
-        let mut rewound = data.to_vec();
-        rewound.extend_from_slice(&self.rewound);
-        self.rewound = rewound;
     }
 
     /// Sends `bufs` after what is pending, in one `writev`; the count is of
@@ -202,6 +178,88 @@ impl Downstream {
     }
 }
 
+/// A client connection served by [`serve`]'s keep-alive loop and by
+/// [`crate::forward`]: plain TCP ([`Downstream`]) or TLS
+/// ([`crate::tls_client::TlsClient`]). It is a Pingora stream as well, so
+/// a request the own path does not take is handed over with the connection.
+pub trait Client: IO + Sized + 'static {
+    /// The client's address.
+    fn peer(&self) -> SocketAddr;
+
+    /// Puts `data` back in front of what is still unread.
+    fn rewind(&mut self, data: &[u8]);
+
+    /// Ready once the next request can be read: `true`, or `false` when the
+    /// connection ended or failed instead.
+    fn poll_request(&mut self, cx: &mut Context<'_>) -> Poll<bool>;
+
+    /// Ready once the client has closed the connection or it broke (`true`),
+    /// or once the client has sent more, such as a pipelined request, which
+    /// stays to be read (`false`: its closing cannot be seen any more).
+    fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<bool>;
+
+    /// Reads until the first bytes rule HTTP/2 with prior knowledge (h2c)
+    /// out or complete its preface, and puts them back; `true` for h2c.
+    /// Only plain text can carry h2c.
+    fn has_h2_preface(&mut self) -> impl Future<Output = io::Result<bool>> + Send;
+
+    /// Ends the connection from this side before it is dropped: over TLS, the
+    /// `close_notify` alert that tells the client nothing was cut off.
+    fn finish(&mut self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
+}
+
+/// Puts `data` back in front of `rewound`.
+pub(crate) fn rewind_into(rewound: &mut Vec<u8>, data: &[u8]) {
+    let mut joined = data.to_vec();
+    joined.extend_from_slice(rewound);
+    *rewound = joined;
+}
+
+/// Serves a read from `rewound` into `buf`, freeing `rewound` once empty.
+pub(crate) fn read_rewound(rewound: &mut Vec<u8>, buf: &mut ReadBuf<'_>) {
+    let n = rewound.len().min(buf.remaining());
+    buf.put_slice(&rewound[..n]);
+    if n == rewound.len() {
+        *rewound = Vec::new();
+    } else {
+        rewound.drain(..n);
+    }
+}
+
+impl Client for Downstream {
+    fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    fn rewind(&mut self, data: &[u8]) {
+        rewind_into(&mut self.rewound, data);
+    }
+
+    fn poll_request(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        if !self.rewound.is_empty() {
+            return Poll::Ready(true);
+        }
+        self.tcp.poll_read_ready(cx).map(|ready| ready.is_ok())
+    }
+
+    fn has_h2_preface(&mut self) -> impl Future<Output = io::Result<bool>> + Send {
+        self.read_h2_preface()
+    }
+
+    fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        if !self.rewound.is_empty() {
+            return Poll::Ready(false);
+        }
+        let mut byte = [0u8; 1];
+        let mut peeked = ReadBuf::new(&mut byte);
+        self.tcp
+            .poll_peek(cx, &mut peeked)
+            .map(|peek| matches!(peek, Ok(0) | Err(_)))
+    }
+}
+
 impl AsyncRead for Downstream {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -211,13 +269,7 @@ impl AsyncRead for Downstream {
         if self.rewound.is_empty() {
             return Pin::new(&mut self.tcp).poll_read(cx, buf);
         }
-        let n = self.rewound.len().min(buf.remaining());
-        buf.put_slice(&self.rewound[..n]);
-        if n == self.rewound.len() {
-            self.rewound = Vec::new();
-        } else {
-            self.rewound.drain(..n);
-        }
+        read_rewound(&mut self.rewound, buf);
         Poll::Ready(Ok(()))
     }
 }
@@ -333,22 +385,24 @@ impl Peek for Downstream {
     }
 }
 
-/// Serves a plain-text client connection until it closes: each request on
-/// Tidegate's own HTTP/1.1 path when `forwarder` takes it, else on Pingora's.
-/// `guard` is dropped when the connection is done.
+/// Serves a client connection until it closes: each request on Tidegate's
+/// own HTTP/1.1 path when `forwarder` takes it, else on Pingora's (and the
+/// whole connection on Pingora's when it opens with the h2c preface). `guard`
+/// is dropped when the connection is done.
 ///
 /// This future is the connection's whole task, so an idle connection costs its
 /// size: what a request needs lives in boxes while it runs (the own path's
 /// state, Pingora's session and its future), and the caller spawns this future
 /// itself rather than an `async` block around it, which would hold it twice.
-pub async fn serve<A, G>(
+pub async fn serve<A, C, G>(
     app: Arc<A>,
     forwarder: Option<Arc<Forwarder>>,
-    mut conn: Box<Downstream>,
+    mut conn: Box<C>,
     shutdown: ShutdownWatch,
     guard: G,
 ) where
     A: HttpServerApp + Send + Sync + 'static,
+    C: Client,
     G: Send,
 {
     let _guard = guard;
@@ -391,21 +445,25 @@ pub async fn serve<A, G>(
     loop {
         if let Some(forwarder) = &forwarder {
             if !next_request(
-                &conn,
+                &mut *conn,
                 timer.as_mut(),
                 Instant::now() + KEEPALIVE_TIMEOUT,
                 stopped.as_mut(),
             )
             .await
             {
+                conn.finish().await;
                 return;
             }
             let closing = *shutdown.borrow();
             // Boxed, so the connection's task does not carry a request's state
             // while it waits for the next one.
-            match Box::pin(forwarder.serve(&mut conn, closing)).await {
+            match Box::pin(forwarder.serve(&mut *conn, closing)).await {
                 Next::KeepAlive => continue,
-                Next::Close => return,
+                Next::Close => {
+                    conn.finish().await;
+                    return;
+                }
                 Next::Pingora => {}
             }
         }
@@ -413,7 +471,7 @@ pub async fn serve<A, G>(
             return;
         };
         let (stream, next) = reused.consume();
-        conn = match stream.into_any().downcast::<Downstream>() {
+        conn = match stream.into_any().downcast::<C>() {
             Ok(conn) => conn,
             Err(_) => {
                 tracing::error!("a client connection came back from Pingora as another type");
@@ -423,7 +481,8 @@ pub async fn serve<A, G>(
         settings = next.map(Box::new);
         if forwarder.is_none() {
             let deadline = Instant::now() + KEEPALIVE_TIMEOUT;
-            if !next_request(&conn, timer.as_mut(), deadline, stopped.as_mut()).await {
+            if !next_request(&mut *conn, timer.as_mut(), deadline, stopped.as_mut()).await {
+                conn.finish().await;
                 return;
             }
         }
@@ -433,14 +492,15 @@ pub async fn serve<A, G>(
 /// Pingora's session for the next request on `conn`, and the boxed future that
 /// serves it: built outside [`serve`], so the session is never part of the
 /// connection's task.
-fn pingora_request<'a, A>(
+fn pingora_request<'a, A, C>(
     app: &'a Arc<A>,
-    conn: Box<Downstream>,
+    conn: Box<C>,
     settings: Option<Box<HttpPersistentSettings>>,
     shutdown: &'a ShutdownWatch,
 ) -> Pin<Box<dyn Future<Output = Option<ReusedHttpStream>> + Send + 'a>>
 where
     A: HttpServerApp + Send + Sync + 'static,
+    C: Client,
 {
     let mut session = ServerSession::new_http1(conn);
     match settings {
@@ -464,17 +524,14 @@ where
 /// fires before `deadline` (re-arming a timer for every request would also
 /// wake the worker's event loop through its eventfd).
 async fn next_request(
-    conn: &Downstream,
+    conn: &mut impl Client,
     mut timer: Pin<&mut Sleep>,
     deadline: Instant,
     mut stopped: Pin<&mut impl Future<Output = ()>>,
 ) -> bool {
-    if !conn.rewound.is_empty() {
-        return true;
-    }
     std::future::poll_fn(|cx| {
-        if let Poll::Ready(ready) = conn.tcp.poll_read_ready(cx) {
-            return Poll::Ready(ready.is_ok());
+        if let Poll::Ready(ready) = conn.poll_request(cx) {
+            return Poll::Ready(ready);
         }
         if stopped.as_mut().poll(cx).is_ready() {
             return Poll::Ready(false);
@@ -581,7 +638,7 @@ mod tests {
         let (mut conn, mut client) = pair().await;
         client.write_all(H2_PREFACE).await.unwrap();
         client.write_all(b"frames").await.unwrap();
-        assert!(conn.has_h2_preface().await.unwrap());
+        assert!(conn.read_h2_preface().await.unwrap());
         let mut again = [0u8; 30];
         conn.read_exact(&mut again).await.unwrap();
         assert_eq!(&again[..24], H2_PREFACE);
@@ -593,7 +650,7 @@ mod tests {
         let (mut conn, mut client) = pair().await;
         let request = b"GET / HTTP/1.0\r\n\r\n";
         client.write_all(request).await.unwrap();
-        assert!(!conn.has_h2_preface().await.unwrap());
+        assert!(!conn.read_h2_preface().await.unwrap());
         let mut again = [0u8; 18];
         conn.read_exact(&mut again).await.unwrap();
         assert_eq!(&again, request);

@@ -78,11 +78,12 @@ impl Gateway {
     }
 
     /// Tidegate's own HTTP/1.1 forwarding with this listener's routing,
-    /// region, clock and access log (for a plain-text listener).
+    /// region, scheme, clock and access log.
     pub fn forwarder(&self) -> Forwarder {
         Forwarder::new(
             Arc::clone(&self.routing),
             self.region.as_deref(),
+            self.scheme == "https",
             self.clock,
             self.access_log,
         )

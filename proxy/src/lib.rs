@@ -42,5 +42,6 @@ pub mod server;
 pub mod simulate;
 pub mod stats;
 pub mod tls;
+pub mod tls_client;
 
 pub use error::StartError;

@@ -3,10 +3,11 @@
 //! Tidegate binds every `[[listener]]` itself (so port 0 works and the real
 //! address is announced), then runs `threads` workers, each a single-threaded
 //! tokio runtime that accepts on every listener, terminates TLS where configured,
-//! and serves each connection: [`crate::downstream`] runs a plain-text
-//! connection's keep-alive loop, which offers each request to Tidegate's own
+//! and serves each connection: [`crate::downstream`] runs the keep-alive loop
+//! of a plain-text connection, or of a TLS one that chose HTTP/1.1
+//! ([`crate::tls_client`]), which offers each request to Tidegate's own
 //! HTTP/1.1 path ([`crate::forward`]) first and hands the rest to Pingora's HTTP
-//! proxy (HTTP/1.1, h2c, and HTTP/2 over TLS by ALPN). Each worker also closes
+//! proxy; h2c connections and HTTP/2 over TLS (by ALPN) are Pingora's alone. Each worker also closes
 //! its idle upstream connections past their timeout. The control runtime on the
 //! calling thread runs the data plane's health checks and housekeeping. On SIGTERM or SIGINT it stops
 //! accepting, lets idle keep-alive connections go, and waits up to `grace_period`
@@ -21,6 +22,7 @@ use std::time::Duration;
 use metrics_exporter_prometheus::PrometheusHandle;
 use pingora::apps::{HttpServerOptions, ServerApp};
 use pingora::listeners::tls::Acceptor;
+use pingora::protocols::tls::TlsStream;
 use pingora::proxy::{http_proxy, HttpProxy};
 use pingora::server::configuration::ServerConf;
 use pingora::services::listening::Service;
@@ -37,6 +39,7 @@ use crate::gateway::Gateway;
 use crate::maintenance;
 use crate::plane::DataPlane;
 use crate::reload::Reloader;
+use crate::tls_client::TlsClient;
 use crate::StartError;
 
 /// How long a client may take to finish the TLS handshake.
@@ -230,12 +233,7 @@ impl Proxy {
                 self.plane.clock(),
                 self.access_log,
             );
-            forwarders.push(
-                listener
-                    .tls
-                    .is_none()
-                    .then(|| Arc::new(gateway.forwarder())),
-            );
+            forwarders.push(Some(Arc::new(gateway.forwarder())));
             let mut proxy = http_proxy(&conf, gateway);
             let mut options = HttpServerOptions::default();
             options.h2c = true;
@@ -410,10 +408,18 @@ async fn accept_loop(
                     Some(acceptor) => {
                         let acceptor = Arc::clone(acceptor);
                         tokio::spawn(async move {
-                            if let Some(stream) = handshake(&acceptor, conn).await {
-                                Service::handle_event(stream, app, shutdown).await;
+                            let Some(tls) = handshake(&acceptor, conn).await else {
+                                return;
+                            };
+                            // HTTP/1.1 takes the same path as plain text;
+                            // HTTP/2 is Pingora's.
+                            if forwarder.is_some() && !TlsClient::chose_h2(&tls) {
+                                let client = Box::new(TlsClient::new(tls, peer));
+                                downstream::serve(app, forwarder, client, shutdown, open).await;
+                            } else {
+                                Service::handle_event(Box::new(tls), app, shutdown).await;
+                                drop(open);
                             }
-                            drop(open);
                         })
                     }
                 };
@@ -430,9 +436,9 @@ async fn accept_loop(
 }
 
 /// Terminates TLS on an accepted connection; `None` when the handshake failed.
-async fn handshake(acceptor: &Acceptor, conn: Downstream) -> Option<pingora::protocols::Stream> {
+async fn handshake(acceptor: &Acceptor, conn: Downstream) -> Option<TlsStream<Downstream>> {
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.tls_handshake(conn)).await {
-        Ok(Ok(tls)) => Some(Box::new(tls)),
+        Ok(Ok(tls)) => Some(tls),
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "TLS handshake failed");
             None

@@ -3,7 +3,8 @@
 //! connections a backend closed, streamed answers, a client giving up on a
 //! slow answer, HTTP/1.0 clients, and the requests the proxy forwards through
 //! Pingora's general path (chunked request bodies, `Expect`, HTTP/1.0 without
-//! `Host`).
+//! `Host`). HTTP/1.1 over TLS takes the same path: pipelining, the hand-over
+//! to Pingora and back, a client giving up, and the `close_notify` at the end.
 //!
 //! The backend is a scripted one on 127.0.0.1 that records every request head
 //! it reads and answers with exact bytes; the client writes and reads raw bytes.
@@ -19,6 +20,8 @@ use tidegate_tests::{config_file, proxy, ConfigFile, Process};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
 
 /// How long any one step may take.
 const STEP: Duration = Duration::from_secs(10);
@@ -159,6 +162,40 @@ fn proxy_for(backend: SocketAddr) -> (ConfigFile, Process) {
     (config, proxy)
 }
 
+/// The proxy in front of `backend` on a TLS listener with a certificate for
+/// `localhost`, and a client that trusts it and offers HTTP/1.1 only.
+fn tls_proxy_for(backend: SocketAddr) -> (tempfile::TempDir, ConfigFile, Process, TlsConnector) {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let config = config_file(&format!(
+        "[server]\nthreads = 1\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\
+         tls = {{ cert = \"{}\", key = \"{}\" }}\n\n[pool.p]\nbackends = [\"{backend}\"]\n",
+        cert.display(),
+        key.display()
+    ));
+    let proxy = proxy(&config, 1);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(generated.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    client.alpn_protocols = vec![b"http/1.1".to_vec()];
+    (dir, config, proxy, TlsConnector::from(Arc::new(client)))
+}
+
+async fn tls_connect(addr: SocketAddr, connector: &TlsConnector) -> TlsStream<TcpStream> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    connector.connect(name, tcp).await.unwrap()
+}
+
 /// Writes `request` on a new connection to `addr` and reads until the proxy
 /// closes it (the last request asks it to).
 async fn exchange(addr: SocketAddr, request: &[u8]) -> String {
@@ -169,6 +206,19 @@ async fn exchange(addr: SocketAddr, request: &[u8]) -> String {
         .await
         .expect("the proxy closed the connection")
         .unwrap();
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// [`exchange`] over TLS; the proxy must end the connection with its
+/// `close_notify` (rustls reports a bare close as an error).
+async fn tls_exchange(addr: SocketAddr, connector: &TlsConnector, request: &[u8]) -> String {
+    let mut tls = tls_connect(addr, connector).await;
+    tls.write_all(request).await.unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(STEP, tls.read_to_end(&mut all))
+        .await
+        .expect("the proxy closed the connection")
+        .expect("the proxy sent close_notify");
     String::from_utf8_lossy(&all).into_owned()
 }
 
@@ -540,4 +590,118 @@ async fn bytes_a_backend_sends_unasked_do_not_become_the_next_answer() {
         2,
         "the connection with stray bytes is not reused"
     );
+}
+
+/// Reads from `tls` into `all` until `done` holds for what was read.
+async fn read_until(
+    tls: &mut TlsStream<TcpStream>,
+    all: &mut Vec<u8>,
+    done: impl Fn(&str) -> bool,
+) {
+    let mut chunk = [0u8; 4096];
+    while !done(&String::from_utf8_lossy(all)) {
+        let n = tokio::time::timeout(STEP, tls.read(&mut chunk))
+            .await
+            .expect("the proxy answered")
+            .unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(all));
+        all.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http11_over_tls_is_pipelined_handed_to_pingora_and_back_and_closed_cleanly() {
+    let mut backend = ScriptedBackend::start(script).await;
+    let (_dir, _config, proxy, connector) = tls_proxy_for(backend.addr);
+    let mut tls = tls_connect(proxy.addr(), &connector).await;
+    let mut all = Vec::new();
+    // Pipelined on the own path.
+    tls.write_all(
+        b"GET /hints HTTP/1.1\r\nhost: a\r\n\r\n\
+          POST /form HTTP/1.1\r\nhost: a\r\ncontent-length: 7\r\n\r\nname=ab",
+    )
+    .await
+    .unwrap();
+    read_until(&mut tls, &mut all, |s| {
+        s.contains("final") && s.ends_with("ok\n")
+    })
+    .await;
+    // A chunked upload is Pingora's: the connection is handed over and back.
+    tls.write_all(
+        b"POST /upload HTTP/1.1\r\nhost: a\r\ntransfer-encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    read_until(&mut tls, &mut all, |s| s.matches("ok\n").count() == 2).await;
+    tls.write_all(
+        b"GET /after HTTP/1.1\r\nhost: a\r\n\r\n\
+          GET /last HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    tokio::time::timeout(STEP, tls.read_to_end(&mut all))
+        .await
+        .expect("the proxy closed the connection")
+        .expect("the proxy sent close_notify");
+    let got = String::from_utf8_lossy(&all);
+    let statuses: Vec<&str> = got.split("HTTP/1.1 ").skip(1).map(|a| &a[..3]).collect();
+    assert_eq!(
+        statuses,
+        ["103", "200", "200", "200", "200", "200"],
+        "{got}"
+    );
+    assert!(got.contains("\r\n\r\nfinal"), "{got}");
+    // The own path relays the backend's head as it is; Pingora adds a Date.
+    assert_eq!(
+        got.matches("Date: ").count(),
+        1,
+        "only /upload was Pingora's: {got}"
+    );
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(backend.next_request().await);
+    }
+    let order: Vec<&str> = seen
+        .iter()
+        .map(|r| r.split(' ').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(order, ["/hints", "/form", "/upload", "/after", "/last"]);
+    assert!(seen[1].ends_with("\r\n\r\nname=ab"), "{seen:?}");
+    assert!(seen[2].contains("4\r\nbody\r\n0\r\n\r\n"), "{seen:?}");
+    for request in &seen {
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("x-forwarded-proto: https\r\n"),
+            "{request}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_client_that_gives_up_abandons_its_request_upstream() {
+    let mut backend = ScriptedBackend::start(script).await;
+    let (_dir, _config, proxy, connector) = tls_proxy_for(backend.addr);
+    let mut tls = tls_connect(proxy.addr(), &connector).await;
+    tls.write_all(b"GET /hold HTTP/1.1\r\nhost: a\r\n\r\n")
+        .await
+        .unwrap();
+    backend.next_request().await;
+    let gave_up = std::time::Instant::now();
+    // As a browser closing a tab: close_notify, then the socket.
+    tls.shutdown().await.unwrap();
+    drop(tls);
+    tokio::time::timeout(STEP, backend.closed.recv())
+        .await
+        .expect("the proxy closes the upstream connection of an abandoned request")
+        .unwrap();
+    let after = gave_up.elapsed();
+    assert!(after < Duration::from_secs(3), "closed after {after:?}");
+    let got = tls_exchange(
+        proxy.addr(),
+        &connector,
+        b"GET /next HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(got.ends_with("\r\n\r\nok\n"), "{got}");
 }

@@ -1,5 +1,5 @@
-//! Tidegate's own HTTP/1.1 forwarding, for plain-text requests to plain-text
-//! HTTP/1.1 pools.
+//! Tidegate's own HTTP/1.1 forwarding, for HTTP/1.1 requests (in plain text,
+//! or over TLS) to plain-text HTTP/1.1 pools.
 //!
 //! Most requests a reverse proxy sees are small: a head, perhaps a short body.
 //! [`Forwarder::serve`] takes such a request off a client connection, parses
@@ -43,7 +43,7 @@ use tokio::net::TcpStream;
 use self::chunked::Malformed;
 use self::response::{content_length, is_hop_by_hop, Body, Persist, ResponseHead};
 use crate::clock::Clock;
-use crate::downstream::Downstream;
+use crate::downstream::Client;
 use crate::member::{Failure, Member};
 use crate::outlier;
 use crate::pool::{Pool, Retries};
@@ -93,6 +93,9 @@ pub enum Next {
 pub struct Forwarder {
     routing: Arc<ArcSwap<Routing>>,
     region: Option<Arc<str>>,
+    /// The last field of every head sent upstream: `X-Forwarded-Proto`, and
+    /// the blank line.
+    proto_field: &'static [u8],
     clock: Clock,
     access_log: bool,
 }
@@ -141,16 +144,23 @@ struct Outcome {
 }
 
 impl Forwarder {
-    /// Forwarding for a plain-text listener with an optional default region.
+    /// Forwarding for a listener with an optional default region; `tls`
+    /// when the listener terminates TLS (for `X-Forwarded-Proto`).
     pub fn new(
         routing: Arc<ArcSwap<Routing>>,
         region: Option<&str>,
+        tls: bool,
         clock: Clock,
         access_log: bool,
     ) -> Self {
         Self {
             routing,
             region: region.map(Arc::from),
+            proto_field: if tls {
+                b"\r\nx-forwarded-proto: https\r\n\r\n"
+            } else {
+                b"\r\nx-forwarded-proto: http\r\n\r\n"
+            },
             clock,
             access_log,
         }
@@ -158,7 +168,7 @@ impl Forwarder {
 
     /// Serves the next request on `conn`, or puts it back for Pingora;
     /// `closing` when the proxy is shutting down (the connection closes after).
-    pub async fn serve(&self, conn: &mut Downstream, closing: bool) -> Next {
+    pub async fn serve<C: Client>(&self, conn: &mut C, closing: bool) -> Next {
         let mut buf = Vec::with_capacity(FIRST_READ);
         let client = conn.peer();
         let mut req = loop {
@@ -339,7 +349,7 @@ impl Forwarder {
         }
         let mut ip = [0u8; IP_TEXT_MAX];
         upstream.extend_from_slice(request::ip_text(client.ip(), &mut ip));
-        upstream.extend_from_slice(b"\r\nx-forwarded-proto: http\r\n\r\n");
+        upstream.extend_from_slice(self.proto_field);
 
         Ok(Request {
             head_len,
@@ -362,9 +372,9 @@ impl Forwarder {
 
     /// Sends `req` to a backend of its pool, retrying as the pool allows, and
     /// relays the answer to `conn`; `close` adds `Connection: close` to it.
-    async fn exchange(
+    async fn exchange<C: Client>(
         &self,
-        conn: &mut Downstream,
+        conn: &mut C,
         req: &Request,
         region: Option<&str>,
         close: bool,
@@ -401,7 +411,9 @@ impl Forwarder {
             let attempt = self
                 .attempt(conn, req, &member, fresh, close, &mut retries)
                 .await;
-            let now = self.clock.now();
+            // Read only where a failure is recorded: an answered request has
+            // no use for it.
+            let now = || self.clock.now();
             let (code, kind) = match attempt {
                 Attempt::Done(mut outcome) => {
                     outcome.retries = retries.count();
@@ -415,7 +427,7 @@ impl Forwarder {
                 // The backend could not be reached, or dropped a new connection
                 // before any answer: another backend, within the budget.
                 Attempt::ConnectFailed(kind) | Attempt::Unanswered(kind) => {
-                    outlier::record_failure(pool, &member, Failure::Connect, now);
+                    outlier::record_failure(pool, &member, Failure::Connect, now());
                     tried.push(Arc::clone(&backend));
                     if retries.take(pool) {
                         continue;
@@ -423,7 +435,7 @@ impl Forwarder {
                     (502, kind)
                 }
                 Attempt::TimedOut => {
-                    outlier::record_failure(pool, &member, Failure::Response, now);
+                    outlier::record_failure(pool, &member, Failure::Response, now());
                     (504, "ReadTimedout")
                 }
                 Attempt::Stale => {
@@ -465,9 +477,9 @@ impl Forwarder {
     }
 
     /// One try of `req` on `member`: on a kept-alive connection unless `fresh`.
-    async fn attempt(
+    async fn attempt<C: Client>(
         &self,
-        conn: &mut Downstream,
+        conn: &mut C,
         req: &Request,
         member: &Member,
         fresh: bool,
@@ -560,9 +572,9 @@ impl Forwarder {
     /// `conn`, to an HTTP/1.0 client when `http10`; keeps `tcp` for reuse
     /// when the response ended cleanly.
     #[allow(clippy::too_many_arguments)]
-    async fn relay(
+    async fn relay<C: Client>(
         &self,
-        conn: &mut Downstream,
+        conn: &mut C,
         mut tcp: TcpStream,
         mut buf: Vec<u8>,
         mut response: ResponseHead,
@@ -678,9 +690,9 @@ impl Forwarder {
 
     /// Answers the request with Tidegate's own plain-text response.
     #[allow(clippy::too_many_arguments)]
-    async fn answer(
+    async fn answer<C: Client>(
         &self,
-        conn: &mut Downstream,
+        conn: &mut C,
         status: u16,
         body: &[u8],
         close: bool,
@@ -748,7 +760,7 @@ fn make_room(buf: &mut Vec<u8>) {
 
 /// Reads more of a request from the client into `buf`. The first read of a
 /// request comes once the socket is readable, so it goes without a timer.
-async fn read_more(conn: &mut Downstream, buf: &mut Vec<u8>, first: bool) -> io::Result<usize> {
+async fn read_more<C: Client>(conn: &mut C, buf: &mut Vec<u8>, first: bool) -> io::Result<usize> {
     make_room(buf);
     if first {
         if let Some(read) = conn.read_buf(buf).now_or_never() {
@@ -773,11 +785,11 @@ enum Wait {
 /// at most `timeout`. A client that closes its connection while the backend is
 /// still working (checked once the wait passes [`WATCH_CLIENT_AFTER`], so a
 /// quick answer costs no extra system call) abandons the request.
-async fn await_answer(
+async fn await_answer<C: Client>(
     tcp: &mut TcpStream,
     buf: &mut Vec<u8>,
     timeout: Duration,
-    client: &Downstream,
+    client: &mut C,
 ) -> Result<usize, Wait> {
     make_room(buf);
     if let Some(read) = tcp.read_buf(buf).now_or_never() {
@@ -792,7 +804,14 @@ async fn await_answer(
         tokio::select! {
             biased;
             read = tcp.read_buf(buf) => return read.map_err(|_| Wait::Failed),
-            () = client.closed(), if watching => return Err(Wait::ClientGone),
+            closed = std::future::poll_fn(|cx| client.poll_closed(cx)), if watching => {
+                if closed {
+                    return Err(Wait::ClientGone);
+                }
+                // The client sent more (a pipelined request): its closing
+                // cannot be seen before that is read.
+                watching = false;
+            }
             () = &mut timer => {
                 if tokio::time::Instant::now() >= deadline {
                     return Err(Wait::TimedOut);
