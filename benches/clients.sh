@@ -8,13 +8,18 @@
 #   wrk   `wrk -t1 -c CONCURRENCY -d DURATION`: HTTP/1.1, one client thread
 # Each client's rounds alternate the proxies (ROUNDS rounds); the table gives
 # every round and the medians. BASELINE, when set, is a second tidegate binary
-# measured in the same rounds (e.g. a build of an earlier commit).
+# measured in the same rounds (e.g. a build of an earlier commit). With TLS=1 the
+# clients speak HTTPS to both proxies, which terminate TLS with the same
+# self-signed P-256 certificate (made here with openssl) and offer HTTP/1.1
+# (HAProxy `bind ... ssl crt ... alpn http/1.1`, Tidegate `tls = { cert, key }`);
+# the backends stay plain HTTP.
 #
 # Usage: benches/clients.sh
 # Environment (defaults in brackets): CLIENTS ["ab wrk"], REQUESTS [500000],
 #   DURATION [10s], CONCURRENCY [32], ROUNDS [5], PIN [0] (1: each proxy on the
 #   last CPU, the client and the backends on the others, as compare.sh does),
-#   TIDEGATE (prebuilt binary; otherwise `cargo build --release`), BASELINE.
+#   TIDEGATE (prebuilt binary; otherwise `cargo build --release`), BASELINE,
+#   TLS [0].
 # Needs nginx, haproxy, ab (Debian apache2-utils) and wrk.
 # All traffic stays on 127.0.0.1; every process started here is stopped on exit.
 
@@ -50,6 +55,15 @@ ulimit -n "$(ulimit -Hn)"
 start_backend_nginx
 render "$CONFIGS/tidegate.toml.tmpl" "$RUN_DIR/tidegate.toml" POLICY=least_conn \
     BACKENDS="\"${NGINX_BACKENDS[0]}\", \"${NGINX_BACKENDS[1]}\""
+if [[ ${TLS:-0} == 1 ]]; then
+    command -v openssl >/dev/null || die "openssl is not installed"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=localhost -keyout "$RUN_DIR/key.pem" -out "$RUN_DIR/cert.pem" 2>/dev/null
+    cat "$RUN_DIR/cert.pem" "$RUN_DIR/key.pem" >"$RUN_DIR/haproxy.pem"
+    sed -i "/^address = /a tls = { cert = \"$RUN_DIR/cert.pem\", key = \"$RUN_DIR/key.pem\" }" \
+        "$RUN_DIR/tidegate.toml"
+    HAPROXY_BIND_OPTIONS=" ssl crt $RUN_DIR/haproxy.pem alpn http/1.1"
+fi
 
 # start_proxy NAME: sets PROXY_URL and PROXY_PID.
 start_proxy() {
@@ -60,8 +74,8 @@ start_proxy() {
         [[ $1 == baseline ]] && binary=$BASELINE
         start "$1" "$binary" run -c "$RUN_DIR/tidegate.toml"
         PROXY_PID=$STARTED_PID
-        line=$(wait_for_line "$PROXY_PID" "$RUN_DIR/$1.out" '^tidegate: listener .* on http://' 60)
-        PROXY_URL="http://${line##*http://}/"
+        line=$(wait_for_line "$PROXY_PID" "$RUN_DIR/$1.out" '^tidegate: listener .* on https?://' 60)
+        PROXY_URL="${line##* on }/"
         ;;
     esac
 }

@@ -193,7 +193,8 @@ start_backend_nginx() {
 }
 
 # start_haproxy NAME BACKEND...: HAProxy from $CONFIGS/haproxy.cfg.tmpl with
-# $MAX_CONNECTIONS; sets PROXY_URL and PROXY_PID.
+# $MAX_CONNECTIONS and, when set, $HAPROXY_BIND_OPTIONS after its `bind` address;
+# sets PROXY_URL and PROXY_PID.
 start_haproxy() {
     local name=$1 servers="" backend i=0
     shift
@@ -203,9 +204,10 @@ start_haproxy() {
     done
     free_port
     render "$CONFIGS/haproxy.cfg.tmpl" "$RUN_DIR/$name.cfg" LISTEN_PORT="$FREE_PORT" \
-        MAX_CONNECTIONS="$MAX_CONNECTIONS" SERVERS="$servers"
+        MAX_CONNECTIONS="$MAX_CONNECTIONS" SERVERS="$servers" \
+        BIND_OPTIONS="${HAPROXY_BIND_OPTIONS:-}"
     start "$name" haproxy -f "$RUN_DIR/$name.cfg"
     wait_for_port "$STARTED_PID" "$FREE_PORT" "$name"
-    PROXY_URL="http://127.0.0.1:$FREE_PORT/"
+    PROXY_URL="http${HAPROXY_BIND_OPTIONS:+s}://127.0.0.1:$FREE_PORT/"
     PROXY_PID=$STARTED_PID
 }
