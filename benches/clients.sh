@@ -12,14 +12,16 @@
 # clients speak HTTPS to both proxies, which terminate TLS with the same
 # self-signed P-256 certificate (made here with openssl) and offer HTTP/1.1
 # (HAProxy `bind ... ssl crt ... alpn http/1.1`, Tidegate `tls = { cert, key }`);
-# the backends stay plain HTTP.
+# the backends stay plain HTTP. TLS_IDLE=COUNT (with TLS=1) then measures each
+# proxy's resident memory holding COUNT idle keep-alive TLS connections, one
+# request answered on each (benches/tls_idle.py, Python 3's ssl).
 #
 # Usage: benches/clients.sh
 # Environment (defaults in brackets): CLIENTS ["ab wrk"], REQUESTS [500000],
 #   DURATION [10s], CONCURRENCY [32], ROUNDS [5], PIN [0] (1: each proxy on the
 #   last CPU, the client and the backends on the others, as compare.sh does),
 #   TIDEGATE (prebuilt binary; otherwise `cargo build --release`), BASELINE,
-#   TLS [0].
+#   TLS [0], TLS_IDLE [none].
 # Needs nginx, haproxy, ab (Debian apache2-utils) and wrk.
 # All traffic stays on 127.0.0.1; every process started here is stopped on exit.
 
@@ -27,12 +29,12 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONFIGS=$ROOT/benches/configs
-CLIENTS=${CLIENTS:-"ab wrk"}
+CLIENTS=${CLIENTS-"ab wrk"}
 REQUESTS=${REQUESTS:-500000}
 DURATION=${DURATION:-10s}
 CONCURRENCY=${CONCURRENCY:-32}
 ROUNDS=${ROUNDS:-5}
-MAX_CONNECTIONS=1000
+MAX_CONNECTIONS=$((${TLS_IDLE:-0} + 1000))
 
 RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tidegate-clients.XXXXXX")
 chmod 755 "$RUN_DIR"
@@ -118,9 +120,22 @@ for client in $CLIENTS; do
     done
 done
 
+declare -A idle
+if [[ -n ${TLS_IDLE:-} ]]; then
+    [[ ${TLS:-0} == 1 ]] || die "TLS_IDLE needs TLS=1"
+    for target in "${targets[@]}"; do
+        start_proxy "$target"
+        port=${PROXY_URL##*:}
+        idle[$target]=$(python3 "$ROOT/benches/tls_idle.py" "${port%/}" "$TLS_IDLE" "$PROXY_PID") ||
+            die "tls_idle.py failed against $target"
+        stop_process "$PROXY_PID"
+        log "idle TLS connections: $target ${idle[$target]}"
+    done
+fi
+
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-echo "| client | proxy | rounds (req/s) | median | of HAProxy |"
-echo "|---|---|---|---:|---:|"
+[[ -n $CLIENTS ]] && echo "| client | proxy | rounds (req/s) | median | of HAProxy |" &&
+    echo "|---|---|---|---:|---:|"
 for client in $CLIENTS; do
     haproxy_median=$(median "${results[$client.haproxy]}")
     for target in "${targets[@]}"; do
@@ -130,3 +145,12 @@ for client in $CLIENTS; do
             "$(awk -v a="$m" -v b="$haproxy_median" 'BEGIN { print a / b }')"
     done
 done
+if [[ -n ${TLS_IDLE:-} ]]; then
+    echo
+    echo "| proxy | RSS idle MiB | RSS with $TLS_IDLE idle TLS connections MiB | KiB per connection | connections open |"
+    echo "|---|---:|---:|---:|---:|"
+    for target in "${targets[@]}"; do
+        read -r before held per open <<<"${idle[$target]}"
+        printf '| %s | %s | %s | %s | %s |\n' "$target" "$before" "$held" "$per" "$open"
+    done
+fi

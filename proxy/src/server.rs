@@ -408,7 +408,10 @@ async fn accept_loop(
                     Some(acceptor) => {
                         let acceptor = Arc::clone(acceptor);
                         tokio::spawn(async move {
-                            let Some(tls) = handshake(&acceptor, conn).await else {
+                            // Boxed: the task keeps its size for as long as the
+                            // connection lives, and the handshake's state (a
+                            // whole TLS session in the making) is the largest.
+                            let Some(tls) = Box::pin(handshake(&acceptor, conn)).await else {
                                 return;
                             };
                             // HTTP/1.1 takes the same path as plain text;
