@@ -6,12 +6,15 @@
 #   ab    ApacheBench, `ab -k -n REQUESTS -c CONCURRENCY`: HTTP/1.0 requests with
 #         `Connection: Keep-Alive`
 #   wrk   `wrk -t1 -c CONCURRENCY -d DURATION`: HTTP/1.1, one client thread
+#   h2load  `h2load -t1 -c CONCURRENCY -m1 -D DURATION` (Debian nghttp2-client):
+#         HTTP/2 over TLS, one stream at a time per connection; TLS=1 only
 # Each client's rounds alternate the proxies (ROUNDS rounds); the table gives
 # every round and the medians. BASELINE, when set, is a second tidegate binary
 # measured in the same rounds (e.g. a build of an earlier commit). With TLS=1 the
 # clients speak HTTPS to both proxies, which terminate TLS with the same
 # self-signed P-256 certificate (made here with openssl) and offer HTTP/1.1
-# (HAProxy `bind ... ssl crt ... alpn http/1.1`, Tidegate `tls = { cert, key }`);
+# (HAProxy `bind ... ssl crt ... alpn h2,http/1.1`, Tidegate `tls = { cert, key }`,
+# which offers the same two);
 # the backends stay plain HTTP. TLS_IDLE=COUNT (with TLS=1) then measures each
 # proxy's resident memory holding COUNT idle keep-alive TLS connections, one
 # request answered on each (benches/tls_idle.py, Python 3's ssl).
@@ -64,7 +67,7 @@ if [[ ${TLS:-0} == 1 ]]; then
     cat "$RUN_DIR/cert.pem" "$RUN_DIR/key.pem" >"$RUN_DIR/haproxy.pem"
     sed -i "/^address = /a tls = { cert = \"$RUN_DIR/cert.pem\", key = \"$RUN_DIR/key.pem\" }" \
         "$RUN_DIR/tidegate.toml"
-    HAPROXY_BIND_OPTIONS=" ssl crt $RUN_DIR/haproxy.pem alpn http/1.1"
+    HAPROXY_BIND_OPTIONS=" ssl crt $RUN_DIR/haproxy.pem alpn h2,http/1.1"
 fi
 
 # start_proxy NAME: sets PROXY_URL and PROXY_PID.
@@ -102,6 +105,18 @@ wrk_run() {
     out=$(pinned wrk -t1 -c "$CONCURRENCY" -d "$DURATION" "$1" 2>&1) || die "wrk failed: $out"
     ! grep -qE '^ *(Socket errors|Non-2xx)' <<<"$out" || die "errors: $out"
     awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
+}
+
+# h2load_run URL: requests per second over HTTP/2; fails on any failed request.
+h2load_run() {
+    local out
+    [[ ${TLS:-0} == 1 ]] || die "h2load needs TLS=1"
+    pinned h2load -t1 -c "$CONCURRENCY" -m1 -n 10000 "$1" >/dev/null 2>&1 # warm-up
+    out=$(pinned h2load -t1 -c "$CONCURRENCY" -m1 -D "${DURATION%s}" "$1" 2>&1) ||
+        die "h2load failed: $out"
+    grep -q ' 0 failed, 0 errored, 0 timeout' <<<"$out" || die "errors: $out"
+    grep -q '^Application protocol: h2' <<<"$out" || die "not HTTP/2: $out"
+    awk '/^finished in/ { print $4 }' <<<"$out"
 }
 
 targets=(tidegate haproxy)
