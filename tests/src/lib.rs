@@ -9,7 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -461,4 +461,52 @@ pub async fn send(
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// A self-signed certificate written as PEM files, and its DER form for clients.
+#[derive(Debug)]
+pub struct TestCertificate {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub der: rustls::pki_types::CertificateDer<'static>,
+}
+
+/// A self-signed certificate for `names`, written as `STEM-cert.pem` and
+/// `STEM-key.pem` in `dir`.
+pub fn certificate(dir: &Path, stem: &str, names: &[&str]) -> TestCertificate {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let generated = rcgen::generate_simple_self_signed(names).unwrap();
+    let cert = dir.join(format!("{stem}-cert.pem"));
+    let key = dir.join(format!("{stem}-key.pem"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    TestCertificate {
+        cert,
+        key,
+        der: generated.cert.der().clone(),
+    }
+}
+
+/// A TLS client (rustls) that trusts `trusted` alone and offers `alpn`.
+pub fn tls_client(trusted: &TestCertificate, alpn: &[&str]) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(trusted.der.clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// A TLS connection to `addr`, asking for the name `localhost`.
+pub async fn tls_connect(
+    connector: &tokio_rustls::TlsConnector,
+    addr: SocketAddr,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    connector.connect(name, tcp).await.unwrap()
 }

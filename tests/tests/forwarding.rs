@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidegate_tests::{config_file, proxy, ConfigFile, Process};
+use tidegate_tests::{
+    certificate, config_file, proxy, tls_client, tls_connect, ConfigFile, Process,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -166,34 +168,16 @@ fn proxy_for(backend: SocketAddr) -> (ConfigFile, Process) {
 /// `localhost`, and a client that trusts it and offers HTTP/1.1 only.
 fn tls_proxy_for(backend: SocketAddr) -> (tempfile::TempDir, ConfigFile, Process, TlsConnector) {
     let dir = tempfile::tempdir().unwrap();
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert = dir.path().join("cert.pem");
-    let key = dir.path().join("key.pem");
-    std::fs::write(&cert, generated.cert.pem()).unwrap();
-    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let certificate = certificate(dir.path(), "localhost", &["localhost"]);
     let config = config_file(&format!(
         "[server]\nthreads = 1\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\
          tls = {{ cert = \"{}\", key = \"{}\" }}\n\n[pool.p]\nbackends = [\"{backend}\"]\n",
-        cert.display(),
-        key.display()
+        certificate.cert.display(),
+        certificate.key.display()
     ));
     let proxy = proxy(&config, 1);
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(generated.cert.der().clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    client.alpn_protocols = vec![b"http/1.1".to_vec()];
-    (dir, config, proxy, TlsConnector::from(Arc::new(client)))
-}
-
-async fn tls_connect(addr: SocketAddr, connector: &TlsConnector) -> TlsStream<TcpStream> {
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    connector.connect(name, tcp).await.unwrap()
+    let client = tls_client(&certificate, &["http/1.1"]);
+    (dir, config, proxy, client)
 }
 
 /// Writes `request` on a new connection to `addr` and reads until the proxy
@@ -212,7 +196,7 @@ async fn exchange(addr: SocketAddr, request: &[u8]) -> String {
 /// [`exchange`] over TLS; the proxy must end the connection with its
 /// `close_notify` (rustls reports a bare close as an error).
 async fn tls_exchange(addr: SocketAddr, connector: &TlsConnector, request: &[u8]) -> String {
-    let mut tls = tls_connect(addr, connector).await;
+    let mut tls = tls_connect(connector, addr).await;
     tls.write_all(request).await.unwrap();
     let mut all = Vec::new();
     tokio::time::timeout(STEP, tls.read_to_end(&mut all))
@@ -613,7 +597,7 @@ async fn read_until(
 async fn http11_over_tls_is_pipelined_handed_to_pingora_and_back_and_closed_cleanly() {
     let mut backend = ScriptedBackend::start(script).await;
     let (_dir, _config, proxy, connector) = tls_proxy_for(backend.addr);
-    let mut tls = tls_connect(proxy.addr(), &connector).await;
+    let mut tls = tls_connect(&connector, proxy.addr()).await;
     let mut all = Vec::new();
     // Pipelined on the own path.
     tls.write_all(
@@ -682,7 +666,7 @@ async fn http11_over_tls_is_pipelined_handed_to_pingora_and_back_and_closed_clea
 async fn a_tls_client_that_gives_up_abandons_its_request_upstream() {
     let mut backend = ScriptedBackend::start(script).await;
     let (_dir, _config, proxy, connector) = tls_proxy_for(backend.addr);
-    let mut tls = tls_connect(proxy.addr(), &connector).await;
+    let mut tls = tls_connect(&connector, proxy.addr()).await;
     tls.write_all(b"GET /hold HTTP/1.1\r\nhost: a\r\n\r\n")
         .await
         .unwrap();

@@ -125,21 +125,12 @@ async fn grpc_over_h2c_passes_statuses_in_trailers_and_streams() {
     calls_pass_with_their_status(channel, &reporter).await;
 }
 
-/// A self-signed certificate for `localhost`, written as cert.pem and key.pem in `dir`.
-fn localhost_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert = dir.join("cert.pem");
-    let key = dir.join("key.pem");
-    std::fs::write(&cert, generated.cert.pem()).unwrap();
-    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
-    (cert, key)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_over_tls_with_alpn_h2_both_ways_passes_statuses_and_streams() {
     let (peer, reporter) = grpc_peer().await;
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = localhost_certificate(dir.path());
+    let tidegate_tests::TestCertificate { cert, key, .. } =
+        tidegate_tests::certificate(dir.path(), "localhost", &["localhost"]);
     // The backend the proxy under test reaches over TLS: a second Tidegate that
     // terminates TLS (ALPN h2) in front of the gRPC server.
     let tls_front = config_file(&format!(

@@ -1,6 +1,6 @@
 //! What an operator puts in front of real traffic needs: nothing a client sends
 //! is lost when a backend dies, hangs or fails, and TLS, HTTP/2 and WebSocket
-//! pass through. Real binary, real backends, all on 127.0.0.1.
+//! (in plain text and over TLS) pass through. Real binary, real backends, all on 127.0.0.1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use tidegate_tests::{
-    backend, backend_with, client, config_file, failures, get, load, load_counting, proxy,
-    regional_backend_list, served_by, Process,
+    backend, backend_with, certificate, client, config_file, failures, get, load, load_counting,
+    proxy, regional_backend_list, served_by, tls_client, tls_connect, Process, TestCertificate,
 };
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 /// Waits until `counter` reaches `target`.
 async fn reach(counter: &AtomicUsize, target: usize) {
@@ -230,21 +231,6 @@ async fn a_region_whose_backends_all_die_is_served_by_the_fallback() {
     assert_eq!(in_us, 400, "every eu-west request is served in us-east");
 }
 
-/// A self-signed certificate for `names`, written as cert.pem and key.pem in `dir`.
-fn certificate(
-    dir: &std::path::Path,
-    stem: &str,
-    names: &[&str],
-) -> (std::path::PathBuf, std::path::PathBuf) {
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let generated = rcgen::generate_simple_self_signed(names).unwrap();
-    let cert = dir.join(format!("{stem}-cert.pem"));
-    let key = dir.join(format!("{stem}-key.pem"));
-    std::fs::write(&cert, generated.cert.pem()).unwrap();
-    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
-    (cert, key)
-}
-
 fn curl(args: &[&str]) -> String {
     let output = std::process::Command::new("curl")
         .args([
@@ -266,8 +252,16 @@ fn curl(args: &[&str]) -> String {
 async fn tls_with_sni_and_http2_over_tls_and_h2c() {
     let b = backend(0, None);
     let dir = tempfile::tempdir().unwrap();
-    let (a_cert, a_key) = certificate(dir.path(), "a", &["a.test", "localhost"]);
-    let (b_cert, b_key) = certificate(dir.path(), "b", &["b.test"]);
+    let TestCertificate {
+        cert: a_cert,
+        key: a_key,
+        ..
+    } = certificate(dir.path(), "a", &["a.test", "localhost"]);
+    let TestCertificate {
+        cert: b_cert,
+        key: b_key,
+        ..
+    } = certificate(dir.path(), "b", &["b.test"]);
     let config = config_file(&format!(
         "[[listener]]\nname = \"tls\"\naddress = \"127.0.0.1:0\"\n\
          tls = {{ certs = [{{ cert = \"{}\", key = \"{}\" }}, {{ cert = \"{}\", key = \"{}\" }}] }}\n\n\
@@ -335,7 +329,7 @@ async fn tls_with_sni_and_http2_over_tls_and_h2c() {
 async fn upstream_tls_verifies_certificates_unless_told_not_to() {
     let b = backend(0, None);
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = certificate(dir.path(), "upstream", &["localhost"]);
+    let TestCertificate { cert, key, .. } = certificate(dir.path(), "upstream", &["localhost"]);
     let tls_front = config_file(&format!(
         "[[listener]]\naddress = \"127.0.0.1:0\"\ntls = {{ cert = \"{}\", key = \"{}\" }}\n\n\
          [pool.p]\nbackends = [\"{}\"]\n",
@@ -394,6 +388,38 @@ async fn websocket_messages_round_trip_through_the_proxy() {
         .await
         .unwrap();
     assert_eq!(response.status(), 101);
+    echoes_text_and_binary(&mut ws).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_messages_round_trip_over_tls() {
+    let b = backend(0, None);
+    let dir = tempfile::tempdir().unwrap();
+    let certificate = certificate(dir.path(), "localhost", &["localhost"]);
+    let config = config_file(&format!(
+        "[[listener]]\naddress = \"127.0.0.1:0\"\ntls = {{ cert = \"{}\", key = \"{}\" }}\n\n\
+         [pool.p]\nbackends = [\"{}\"]\n",
+        certificate.cert.display(),
+        certificate.key.display(),
+        b.addr()
+    ));
+    let proxy = proxy(&config, 1);
+    // A WebSocket needs HTTP/1.1; its upgrade is handed from the own path to
+    // Pingora's, with the TLS connection.
+    let tls = tls_connect(&tls_client(&certificate, &["http/1.1"]), proxy.addr()).await;
+    let (mut ws, response) = tokio_tungstenite::client_async("wss://localhost/ws", tls)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    echoes_text_and_binary(&mut ws).await;
+}
+
+/// Sends text and binary messages on `ws`, checks that each comes back, and
+/// closes it.
+async fn echoes_text_and_binary<S>(ws: &mut WebSocketStream<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     for i in 0..20 {
         let text = format!("message {i}");
         ws.send(Message::text(text.clone())).await.unwrap();
