@@ -64,7 +64,7 @@ pub struct Downstream {
     /// How much of `pending` has been sent.
     sent: usize,
     /// Bytes read ahead to look for the h2c preface, returned first by reads.
-    rewound: Vec<u8>,
+    rewound: Rewound,
     peer: SocketAddr,
     /// The local address, when `accept` knew it.
     local: Option<SocketAddr>,
@@ -81,7 +81,7 @@ impl Downstream {
             tcp,
             pending: Vec::new(),
             sent: 0,
-            rewound: Vec::new(),
+            rewound: Rewound::default(),
             peer,
             local: local.filter(|l| !l.ip().is_unspecified()),
             socket_digest: OnceLock::new(),
@@ -210,21 +210,46 @@ pub trait Client: IO + Sized + 'static {
     }
 }
 
-/// Puts `data` back in front of `rewound`.
-pub(crate) fn rewind_into(rewound: &mut Vec<u8>, data: &[u8]) {
-    let mut joined = data.to_vec();
-    joined.extend_from_slice(rewound);
-    *rewound = joined;
-}
+/// Bytes read from a connection ahead of their reader and put back: every
+/// read takes them first. Holds no allocation while empty.
+#[derive(Debug, Default)]
+pub(crate) struct Rewound(Vec<u8>);
 
-/// Serves a read from `rewound` into `buf`, freeing `rewound` once empty.
-pub(crate) fn read_rewound(rewound: &mut Vec<u8>, buf: &mut ReadBuf<'_>) {
-    let n = rewound.len().min(buf.remaining());
-    buf.put_slice(&rewound[..n]);
-    if n == rewound.len() {
-        *rewound = Vec::new();
-    } else {
-        rewound.drain(..n);
+impl Rewound {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Puts `data` back in front of what is held.
+    pub(crate) fn put_back(&mut self, data: &[u8]) {
+        let mut joined = data.to_vec();
+        joined.extend_from_slice(&self.0);
+        self.0 = joined;
+    }
+
+    /// Adds `data`, read ahead, behind what is held.
+    pub(crate) fn push(&mut self, data: &[u8]) {
+        self.0.extend_from_slice(data);
+    }
+
+    /// Reads what is held into `buf`, or from `inner` once nothing is.
+    pub(crate) fn poll_read(
+        &mut self,
+        inner: Pin<&mut impl AsyncRead>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.0.is_empty() {
+            return inner.poll_read(cx, buf);
+        }
+        let n = self.0.len().min(buf.remaining());
+        buf.put_slice(&self.0[..n]);
+        if n == self.0.len() {
+            self.0 = Vec::new();
+        } else {
+            self.0.drain(..n);
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -234,7 +259,7 @@ impl Client for Downstream {
     }
 
     fn rewind(&mut self, data: &[u8]) {
-        rewind_into(&mut self.rewound, data);
+        self.rewound.put_back(data);
     }
 
     fn poll_request(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
@@ -262,15 +287,12 @@ impl Client for Downstream {
 
 impl AsyncRead for Downstream {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if self.rewound.is_empty() {
-            return Pin::new(&mut self.tcp).poll_read(cx, buf);
-        }
-        read_rewound(&mut self.rewound, buf);
-        Poll::Ready(Ok(()))
+        let this = self.get_mut();
+        this.rewound.poll_read(Pin::new(&mut this.tcp), cx, buf)
     }
 }
 
@@ -396,7 +418,7 @@ impl Peek for Downstream {
 /// itself rather than an `async` block around it, which would hold it twice.
 pub async fn serve<A, C, G>(
     app: Arc<A>,
-    forwarder: Option<Arc<Forwarder>>,
+    forwarder: Arc<Forwarder>,
     mut conn: Box<C>,
     shutdown: ShutdownWatch,
     guard: G,
@@ -443,29 +465,27 @@ pub async fn serve<A, C, G>(
     // Boxed: only connections Pingora has served carry them.
     let mut settings: Option<Box<HttpPersistentSettings>> = None;
     loop {
-        if let Some(forwarder) = &forwarder {
-            if !next_request(
-                &mut *conn,
-                timer.as_mut(),
-                Instant::now() + KEEPALIVE_TIMEOUT,
-                stopped.as_mut(),
-            )
-            .await
-            {
+        if !next_request(
+            &mut *conn,
+            timer.as_mut(),
+            Instant::now() + KEEPALIVE_TIMEOUT,
+            stopped.as_mut(),
+        )
+        .await
+        {
+            conn.finish().await;
+            return;
+        }
+        let closing = *shutdown.borrow();
+        // Boxed, so the connection's task does not carry a request's state
+        // while it waits for the next one.
+        match Box::pin(forwarder.serve(&mut *conn, closing)).await {
+            Next::KeepAlive => continue,
+            Next::Close => {
                 conn.finish().await;
                 return;
             }
-            let closing = *shutdown.borrow();
-            // Boxed, so the connection's task does not carry a request's state
-            // while it waits for the next one.
-            match Box::pin(forwarder.serve(&mut *conn, closing)).await {
-                Next::KeepAlive => continue,
-                Next::Close => {
-                    conn.finish().await;
-                    return;
-                }
-                Next::Pingora => {}
-            }
+            Next::Pingora => {}
         }
         let Some(reused) = pingora_request(&app, conn, settings.take(), &shutdown).await else {
             return;
@@ -479,13 +499,6 @@ pub async fn serve<A, C, G>(
             }
         };
         settings = next.map(Box::new);
-        if forwarder.is_none() {
-            let deadline = Instant::now() + KEEPALIVE_TIMEOUT;
-            if !next_request(&mut *conn, timer.as_mut(), deadline, stopped.as_mut()).await {
-                conn.finish().await;
-                return;
-            }
-        }
     }
 }
 

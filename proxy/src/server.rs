@@ -233,7 +233,7 @@ impl Proxy {
                 self.plane.clock(),
                 self.access_log,
             );
-            forwarders.push(Some(Arc::new(gateway.forwarder())));
+            forwarders.push(Arc::new(gateway.forwarder()));
             let mut proxy = http_proxy(&conf, gateway);
             let mut options = HttpServerOptions::default();
             options.h2c = true;
@@ -330,7 +330,7 @@ impl Proxy {
 fn worker_main(
     sockets: Vec<StdListener>,
     apps: Vec<Arc<HttpProxy<Gateway>>>,
-    forwarders: Vec<Option<Arc<Forwarder>>>,
+    forwarders: Vec<Arc<Forwarder>>,
     acceptors: Vec<Option<Arc<Acceptor>>>,
     shutdown: watch::Receiver<bool>,
     connections: Arc<Connections>,
@@ -374,7 +374,7 @@ fn worker_main(
 async fn accept_loop(
     listener: TcpListener,
     app: Arc<HttpProxy<Gateway>>,
-    forwarder: Option<Arc<Forwarder>>,
+    forwarder: Arc<Forwarder>,
     tls: Option<Arc<Acceptor>>,
     mut shutdown: watch::Receiver<bool>,
     connections: Arc<Connections>,
@@ -392,7 +392,7 @@ async fn accept_loop(
                 }
                 let conn = Downstream::new(tcp, peer, local);
                 let app = Arc::clone(&app);
-                let forwarder = forwarder.clone();
+                let forwarder = Arc::clone(&forwarder);
                 let shutdown = shutdown.clone();
                 let open = connections.open();
                 // Two task types, so a plain-text connection's task does not
@@ -416,7 +416,7 @@ async fn accept_loop(
                             };
                             // HTTP/1.1 takes the same path as plain text;
                             // HTTP/2 is Pingora's.
-                            if forwarder.is_some() && !TlsClient::chose_h2(&tls) {
+                            if !TlsClient::chose_h2(&tls) {
                                 let client = Box::new(TlsClient::new(tls, peer));
                                 downstream::serve(app, forwarder, client, shutdown, open).await;
                             } else {

@@ -25,7 +25,7 @@ use pingora::protocols::{
 };
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-use crate::downstream::{read_rewound, rewind_into, Client, Downstream};
+use crate::downstream::{Client, Downstream, Rewound};
 
 /// The most plaintext one read-ahead takes; a request head usually fits, and
 /// the rest of a larger one is read by the request parser itself.
@@ -39,7 +39,7 @@ const FINISH_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct TlsClient {
     tls: TlsStream<Downstream>,
     /// Plaintext read ahead, returned first by reads.
-    rewound: Vec<u8>,
+    rewound: Rewound,
     peer: SocketAddr,
 }
 
@@ -48,7 +48,7 @@ impl TlsClient {
     pub fn new(tls: TlsStream<Downstream>, peer: SocketAddr) -> Self {
         Self {
             tls,
-            rewound: Vec::new(),
+            rewound: Rewound::default(),
             peer,
         }
     }
@@ -63,7 +63,7 @@ impl TlsClient {
         let mut chunk = [0u8; READ_AHEAD];
         let mut read = ReadBuf::new(&mut chunk);
         ready!(Pin::new(&mut self.tls).poll_read(cx, &mut read))?;
-        self.rewound.extend_from_slice(read.filled());
+        self.rewound.push(read.filled());
         Poll::Ready(Ok(read.filled().len()))
     }
 }
@@ -74,7 +74,7 @@ impl Client for TlsClient {
     }
 
     fn rewind(&mut self, data: &[u8]) {
-        rewind_into(&mut self.rewound, data);
+        self.rewound.put_back(data);
     }
 
     fn poll_request(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
@@ -113,15 +113,12 @@ impl Client for TlsClient {
 
 impl AsyncRead for TlsClient {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if self.rewound.is_empty() {
-            return Pin::new(&mut self.tls).poll_read(cx, buf);
-        }
-        read_rewound(&mut self.rewound, buf);
-        Poll::Ready(Ok(()))
+        let this = self.get_mut();
+        this.rewound.poll_read(Pin::new(&mut this.tls), cx, buf)
     }
 }
 
