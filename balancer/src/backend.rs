@@ -48,6 +48,24 @@ impl Backend {
         }
     }
 
+    /// Like [`Backend::new`], but with the RTT estimate starting at `default_rtt` as
+    /// of `estimated_from` rather than as of `joined_at`: for a backend stamped as
+    /// joined long before (so past any slow-start ramp) whose estimate must still
+    /// start whole, such as one configured at startup.
+    pub fn joined_before(
+        addr: SocketAddr,
+        region: Option<&str>,
+        weight: u32,
+        ewma: EwmaConfig,
+        joined_at: Nanos,
+        estimated_from: Nanos,
+    ) -> Self {
+        Self {
+            rtt: RttEstimate::new(ewma, estimated_from),
+            ..Self::new(addr, region, weight, ewma, joined_at)
+        }
+    }
+
     /// Address requests are sent to.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -168,6 +186,19 @@ mod tests {
         assert_eq!(b.region(), Some("eu-west"));
         assert_eq!(b.weight(), 3);
         assert_eq!(b.joined_at(), 42);
+    }
+
+    #[test]
+    fn a_backend_joined_before_starts_its_estimate_whole_when_told() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 9001));
+        let now = 86_400_000_000_000;
+        let config = EwmaConfig::default();
+        let b = Backend::joined_before(addr, None, 1, config, 0, now);
+        assert_eq!(b.joined_at(), 0);
+        assert_eq!(b.rtt_estimate(now), config.default_rtt as f64);
+        // Stamped at the join instead, a day of decay leaves nothing.
+        let stale = Backend::new(addr, None, 1, config, 0);
+        assert!(stale.rtt_estimate(now) < 1.0);
     }
 
     #[test]

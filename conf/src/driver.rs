@@ -31,7 +31,9 @@ pub enum DriverKind {
         ports: RangeInclusive<u16>,
         /// Regions new instances take in turn; empty for none.
         regions: Vec<String>,
-        /// Environment variables set for each instance, in file order.
+        /// Environment variables set for each instance, in file order; their values
+        /// are written out redacted (they often carry keys).
+        #[serde(serialize_with = "crate::serialize::redacted_env")]
         env: Vec<(String, String)>,
     },
     /// Runs user scripts that print JSON on stdout.
@@ -48,7 +50,9 @@ pub enum DriverKind {
     },
     /// Calls a webhook.
     Http {
-        /// The endpoint; http:// or https://.
+        /// The endpoint; http:// or https://. Written out without the password
+        /// of any user information in it.
+        #[serde(serialize_with = "crate::serialize::redacted_url")]
         url: String,
         /// The bearer token sent with each call, if any.
         #[serde(serialize_with = "crate::serialize::redacted")]

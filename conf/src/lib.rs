@@ -31,6 +31,7 @@ mod summary;
 mod tls;
 mod upstream;
 mod validate;
+mod warnings;
 
 use std::path::{Path, PathBuf};
 

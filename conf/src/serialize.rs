@@ -70,3 +70,62 @@ pub(crate) fn redacted<S: Serializer>(
         None => serializer.serialize_none(),
     }
 }
+
+/// Environment variables as `[name, "***"]` pairs: names shown, values never.
+pub(crate) fn redacted_env<S: Serializer>(
+    vars: &[(String, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut seq = serializer.serialize_seq(Some(vars.len()))?;
+    for (name, _) in vars {
+        seq.serialize_element(&(name, REDACTED))?;
+    }
+    seq.end()
+}
+
+/// A URL with the password of its user information (`user:password@`) as `***`.
+pub(crate) fn redacted_url<S: Serializer>(url: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&without_password(url))
+}
+
+/// `url` with the password in `scheme://user:password@host` replaced by `***`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+    if user.len() == userinfo.len() {
+        return url.to_owned();
+    }
+    format!("{scheme}://{user}:{REDACTED}@{host}{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn url_passwords_are_hidden_and_everything_else_kept() {
+        assert_eq!(
+            without_password("http://user:hunter2@127.0.0.1:1/x?y=1"),
+            "http://user:***@127.0.0.1:1/x?y=1"
+        );
+        assert_eq!(
+            without_password("https://k:p@q@example.com"),
+            "https://k:***@example.com"
+        );
+        for kept in [
+            "http://127.0.0.1:1/x",
+            "http://user@host/a:b@c",
+            "https://host/path?u=a:b@c",
+            "not a url",
+        ] {
+            assert_eq!(without_password(kept), kept);
+        }
+    }
+}

@@ -556,7 +556,7 @@ backends = [{ address = "127.0.0.1:9001", region = "eu-west" }]
 }
 
 #[test]
-fn region_affinity_backend_without_region() {
+fn region_affinity_backend_without_region_is_a_warning() {
     let text = r#"[[listener]]
 address = "127.0.0.1:8080"
 
@@ -567,17 +567,19 @@ backends = [
   { address = "127.0.0.1:9002" },
 ]
 "#;
-    assert_invalid(
-        text,
-        8,
-        3,
-        "backend 127.0.0.1:9002 has no region",
-        "add region = \"...\"",
+    let config = parse(text, "tidegate.toml").unwrap();
+    assert_eq!(config.pools[0].backends[1].region, None);
+    assert_eq!(
+        config.warnings(),
+        [
+            "pool \"web\": backend 127.0.0.1:9002 has no region; region_affinity tries it \
+          only after the backends of every region"
+        ]
     );
 }
 
 #[test]
-fn fallback_region_without_backends() {
+fn fallback_region_without_backends_is_a_warning() {
     let text = r#"[[listener]]
 address = "127.0.0.1:8080"
 
@@ -589,13 +591,45 @@ backends = [
   { address = "127.0.0.1:9002", region = "us-east" },
 ]
 "#;
+    let config = parse(text, "tidegate.toml").unwrap();
+    assert_eq!(config.pools[0].fallback, ["eu-west", "ap-south"]);
+    assert_eq!(
+        config.warnings(),
+        [
+            "pool \"web\": fallback region \"ap-south\" has no backend yet; requests spill \
+          past it until backends of that region join"
+        ]
+    );
+}
+
+#[test]
+fn fallback_region_listed_twice() {
+    let text = r#"[[listener]]
+address = "127.0.0.1:8080"
+
+[pool.web]
+policy = "region_affinity"
+fallback = ["eu-west", "eu-west"]
+backends = [{ address = "127.0.0.1:9001", region = "eu-west" }]
+"#;
     assert_invalid(
         text,
         6,
         24,
-        "fallback region \"ap-south\" has no backend in this pool",
-        "eu-west, us-east",
+        "fallback region \"eu-west\" is listed twice",
+        "list each region once",
     );
+}
+
+#[test]
+fn a_file_without_region_affinity_has_no_warnings() {
+    let text = r#"[[listener]]
+address = "127.0.0.1:8080"
+
+[pool.web]
+backends = ["127.0.0.1:9001"]
+"#;
+    assert!(parse(text, "tidegate.toml").unwrap().warnings().is_empty());
 }
 
 #[test]

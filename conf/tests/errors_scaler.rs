@@ -354,21 +354,22 @@ fn schedule_min_above_the_scalers_max() {
 }
 
 #[test]
-fn region_affinity_pool_of_a_process_driver_without_regions() {
+fn region_affinity_pool_of_a_process_driver_without_regions_is_a_warning() {
     let text = format!(
         "{HEAD}policy = \"region_affinity\"\n\n[pool.web.scaler]\ndriver = \"local\"\nmax = 4\n"
     );
-    assert_invalid(
-        &text,
-        13,
-        10,
-        "pool \"web\" uses region_affinity, but driver \"local\" launches instances without a region",
-        "add regions = [\"eu-west\", \"us-east\"] to [driver.local]",
+    let config = tidegate_conf::parse(&text, "tidegate.toml").unwrap();
+    assert_eq!(
+        config.warnings(),
+        [
+            "pool \"web\": driver \"local\" launches instances without a region; region_affinity \
+          tries them only after the backends of every region (set regions = [...] on the driver)"
+        ]
     );
 }
 
 #[test]
-fn fallback_region_neither_backends_nor_driver_have() {
+fn fallback_region_a_driver_launches_in_is_no_warning_and_others_are() {
     let text = r#"[[listener]]
 address = "127.0.0.1:8080"
 
@@ -383,12 +384,13 @@ policy = "region_affinity"
 fallback = ["eu-west", "us-east"]
 scaler = { driver = "local", max = 4 }
 "#;
-    assert_invalid(
-        text,
-        12,
-        24,
-        "fallback region \"us-east\" has no backend in this pool",
-        "eu-west",
+    let config = tidegate_conf::parse(text, "tidegate.toml").unwrap();
+    assert_eq!(
+        config.warnings(),
+        [
+            "pool \"web\": fallback region \"us-east\" has no backend yet; requests spill \
+          past it until backends of that region join"
+        ]
     );
 }
 

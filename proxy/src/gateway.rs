@@ -158,6 +158,9 @@ impl ProxyHttp for Gateway {
                 }
             }
         };
+        // Set before the admission, so a request refused for a full pool is
+        // counted in the pool's metrics like any other.
+        ctx.pool = Some(Arc::clone(&pool));
         match pool.admit() {
             Some(admission) => ctx.admission = Some(admission),
             None => {
@@ -166,7 +169,6 @@ impl ProxyHttp for Gateway {
                 return Ok(true);
             }
         }
-        ctx.pool = Some(pool);
         Ok(false)
     }
 

@@ -158,6 +158,9 @@ fn main() -> ExitCode {
 fn run(path: &std::path::Path, watch: bool) -> Result<(), StartError> {
     let config = tidegate_conf::load(path)?;
     init_logs(config.server.log_format);
+    for warning in config.warnings() {
+        tracing::warn!(file = %path.display(), "{warning}");
+    }
     let proxy =
         Proxy::bind(&config, Some(path.to_path_buf()), install_metrics())?.watch_config(watch);
     proxy.run(|listeners, admin| {
@@ -191,6 +194,9 @@ fn check(path: &std::path::Path) -> ExitCode {
     match tidegate_conf::load(path) {
         Ok(config) => {
             println!("{}: ok", path.display());
+            for warning in config.warnings() {
+                eprintln!("{}: warning: {warning}", path.display());
+            }
             println!("{}", config.summary());
             ExitCode::SUCCESS
         }

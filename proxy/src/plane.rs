@@ -91,7 +91,7 @@ impl DataPlane {
                 let members = spec
                     .backends
                     .iter()
-                    .map(|b| new_member(spec, b, Origin::Config, Clock::startup()))
+                    .map(|b| new_member(spec, b, Origin::Config, Clock::startup(), clock.now()))
                     .collect();
                 PoolEntry {
                     settings: Arc::new(PoolSettings::from_config(spec)),
@@ -162,7 +162,7 @@ impl DataPlane {
                         report
                             .backends_added
                             .push(format!("{}/{}", spec.name, backend.address));
-                        kept.push(new_member(spec, backend, Origin::Config, now));
+                        kept.push(new_member(spec, backend, Origin::Config, now, now));
                     }
                 }
             }
@@ -211,7 +211,7 @@ impl DataPlane {
                 address: backend.address,
             });
         }
-        let member = new_member(&entry.spec, &backend, origin, now);
+        let member = new_member(&entry.spec, &backend, origin, now, now);
         entry.members.push(member);
         tracing::info!(pool, backend = %backend.address, origin = origin.as_str(), "backend added");
         self.publish(&inner);
@@ -366,22 +366,26 @@ fn build_routing(inner: &Inner) -> Routing {
     Routing::new(&inner.config.routes, pools)
 }
 
+/// A member that joined at `joined_at`, its RTT estimate starting at the pool's
+/// `default_rtt` as of `now`.
 fn new_member(
     spec: &tidegate_conf::Pool,
     backend: &BackendSpec,
     origin: Origin,
     joined_at: Nanos,
+    now: Nanos,
 ) -> Arc<Member> {
     let ewma = EwmaConfig {
         decay: nanos(spec.decay),
         default_rtt: nanos(spec.default_rtt),
     };
-    let backend = Backend::new(
+    let backend = Backend::joined_before(
         backend.address,
         backend.region.as_deref(),
         backend.weight,
         ewma,
         joined_at,
+        now,
     );
     Arc::new(Member::new(
         &spec.name,

@@ -80,6 +80,9 @@ impl Reloader {
                 return Err(e.into());
             }
         };
+        for warning in config.warnings() {
+            tracing::warn!(file = %path.display(), "{warning}");
+        }
         let needs_restart = restart_only_changes(&self.plane.config(), &config);
         let report = self.plane.apply(config);
         metrics::count_reload(true);

@@ -108,7 +108,9 @@ impl RequestMeter {
     }
 
     /// Requests per second since the previous call at least `min_gap` earlier
-    /// (the last rate computed when called sooner).
+    /// (the last rate computed when called sooner). The first call spreads the
+    /// requests counted before it over `min_gap`, at least a second: they are
+    /// recent, and a pool scaled to zero must see even one of them.
     pub fn rate(&self, now: Nanos, min_gap: Nanos) -> f64 {
         let total = self.total();
         let mut last = self
@@ -117,8 +119,9 @@ impl RequestMeter {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let (at, count, rate) = *last;
         if at == 0 {
-            *last = (now, total, 0.0);
-            return 0.0;
+            let rate = total as f64 / (min_gap.max(1_000_000_000) as f64 / 1e9);
+            *last = (now, total, rate);
+            return rate;
         }
         let elapsed = now.saturating_sub(at);
         if elapsed < min_gap {
@@ -181,5 +184,18 @@ mod tests {
             "too soon: the last rate"
         );
         assert_eq!(meter.total(), 50);
+    }
+
+    #[test]
+    fn requests_before_the_first_reading_count_over_at_least_a_second() {
+        let meter = RequestMeter::default();
+        meter.count();
+        assert_eq!(meter.rate(50_000_000, 1_000_000_000), 1.0);
+        assert_eq!(meter.rate(1_050_000_000, 1_000_000_000), 0.0);
+        let meter = RequestMeter::default();
+        for _ in 0..4 {
+            meter.count();
+        }
+        assert_eq!(meter.rate(1, 2_000_000_000), 2.0);
     }
 }

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use http::Method;
@@ -11,10 +12,14 @@ use tidegate_tests::{
     backend, client, config_file, failures, get, load, proxy, proxy_with_admin, send, Process,
 };
 
-/// A block of `n` consecutive ports that are free right now.
+/// A block of `n` consecutive ports that are free right now, and that no other
+/// test of this process was given (the tests run at the same time, and a block
+/// is free until its instances start).
 fn free_port_block(n: u16) -> u16 {
+    static CALLS: AtomicU16 = AtomicU16::new(0);
     let seed = u16::try_from(std::process::id() % 2_000).unwrap();
-    for step in 0..2_000u16 {
+    let first = CALLS.fetch_add(1, Ordering::Relaxed) * 97;
+    for step in first..first + 2_000u16 {
         let base = 30_000 + ((seed + step * 7) % 2_000) * 16;
         let free = (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
         if free {
@@ -399,4 +404,67 @@ async fn the_admin_api_pauses_resumes_and_sets_the_count_by_hand() {
     assert!(status.success(), "{status:?}");
     let orphans: Vec<u16> = (base..=last).filter(|p| port_is_open(*p)).collect();
     assert!(orphans.is_empty(), "instances left behind on {orphans:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_scaled_to_zero_wakes_on_a_request_and_goes_back_to_zero() {
+    let base = free_port_block(4);
+    let last = base + 3;
+    let config = config_file(&format!(
+        "[server]\ngrace_period = \"5s\"\n\n[admin]\naddress = \"127.0.0.1:0\"\n\n\
+         [[listener]]\naddress = \"127.0.0.1:0\"\n\n\
+         [pool.p]\npolicy = \"least_conn\"\n\n\
+         [pool.p.scaler]\ndriver = \"local\"\nmin = 0\nmax = 2\ntarget_in_flight = 4\n\
+         stable_window = \"2s\"\npanic_window = \"1s\"\nscale_down_delay = \"3s\"\n\n\
+         [driver.local]\nkind = \"process\"\n\
+         command = [\"tidegate\", \"backend\", \"--port\", \"{{port}}\"]\n\
+         ports = \"{base}-{last}\"\n"
+    ));
+    let proxy = proxy_with_admin(&config, 1);
+    let addr = proxy.addr();
+    let started = Instant::now();
+
+    // Nothing runs yet, so the first request finds no backend.
+    let first = send(&client(), Method::GET, addr, "/", &[], "")
+        .await
+        .unwrap();
+    assert_eq!(first.status, 502, "{}", first.body);
+    if proxy
+        .wait_for_log(&["health check passing"], started, Duration::from_secs(15))
+        .is_none()
+    {
+        let events = admin_json(&proxy, "/api/v1/scaler/events?pool=p&limit=5").await;
+        panic!("a request to the empty pool launches no instance: {events:#}");
+    }
+    let woke = started.elapsed();
+    let reply = send(&client(), Method::GET, addr, "/", &[], "")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(proxy.count_logs(&["backend process started"]), 1);
+    println!("woken from zero {woke:?} after the first request");
+
+    // Idle past the scale-down delay, the pool goes back to zero.
+    proxy
+        .wait_for_log(
+            &["backend drained and removed"],
+            started,
+            Duration::from_secs(20),
+        )
+        .expect("the idle pool scales back to zero");
+    let stopping = Instant::now();
+    while (base..=last).any(port_is_open) && stopping.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let orphans: Vec<u16> = (base..=last).filter(|p| port_is_open(*p)).collect();
+    assert!(
+        orphans.is_empty(),
+        "backends still listening on {orphans:?}"
+    );
+
+    proxy.send_sigterm();
+    let status = tokio::task::spawn_blocking(move || proxy.wait())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
 }

@@ -1,5 +1,5 @@
 //! A pool's `backends`: at least one (unless a scaler's driver provides them), no
-//! address twice, weights in range, and a region on each when the pool balances by region.
+//! address twice, weights in range.
 
 use std::collections::HashSet;
 
@@ -11,12 +11,11 @@ use crate::{BackendSpec, ConfigError};
 
 use super::value;
 
-/// The backends of the pool called `pool`; `needs_region` for `region_affinity` pools,
-/// `may_be_empty` when a driver launches the pool's instances.
+/// The backends of the pool called `pool`; `may_be_empty` when a driver launches the
+/// pool's instances.
 pub(super) fn backends(
     raw: Option<&Spanned<Vec<Spanned<RawBackend>>>>,
     pool: &Spanned<String>,
-    needs_region: bool,
     may_be_empty: bool,
     source: &Source<'_>,
 ) -> Result<Vec<BackendSpec>, ConfigError> {
@@ -37,19 +36,6 @@ pub(super) fn backends(
     let mut backends = Vec::with_capacity(entries.len());
     for entry in entries {
         let backend = backend(entry, source)?;
-        if needs_region && backend.region.is_none() {
-            return Err(source.error(
-                entry.span(),
-                format!(
-                    "backend {} has no region, but pool \"{name}\" uses region_affinity",
-                    backend.address
-                ),
-                format!(
-                    "add region = \"...\": write it as {{ address = \"{}\", region = \"...\" }}",
-                    backend.address
-                ),
-            ));
-        }
         if !seen.insert(backend.address) {
             let span = match entry.get_ref() {
                 RawBackend::Address(_) => entry.span(),

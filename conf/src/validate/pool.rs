@@ -1,6 +1,5 @@
 //! `[pool.NAME]`: the policy and its knobs, with the region_affinity-only keys
-//! allowed only on region_affinity pools and their fallback regions checked against
-//! the pool's backends (and the regions its scaler's driver launches instances in).
+//! allowed only on region_affinity pools and their fallback regions listed once each.
 //! Upstream settings, health checks and the scaler are checked by their own modules.
 
 use std::path::Path;
@@ -10,7 +9,7 @@ use toml::Spanned;
 
 use crate::raw::{RawPool, RawPools};
 use crate::source::Source;
-use crate::{BackendSpec, ConfigError, DriverKind, DriverSpec, PolicyKind, Pool};
+use crate::{ConfigError, DriverKind, DriverSpec, PolicyKind, Pool};
 
 use super::{backend, health, scaler, upstream, value};
 
@@ -99,26 +98,14 @@ fn pool(
     let (scaler, driver) = match &raw.scaler {
         Some(scaler) => {
             let (spec, driver) = scaler::scaler(scaler, drivers, base_dir, source)?;
-            if by_region {
-                check_driver_regions(name.get_ref(), driver, &scaler.get_ref().driver, source)?;
-            }
             (Some(spec), Some(driver))
         }
         None => (None, None),
     };
     let driver_launches = driver.is_some_and(|driver| driver.kind != DriverKind::Static);
-    let backends = backend::backends(
-        raw.backends.as_ref(),
-        name,
-        by_region,
-        driver_launches,
-        source,
-    )?;
+    let backends = backend::backends(raw.backends.as_ref(), name, driver_launches, source)?;
     let fallback = match &raw.fallback {
-        Some(fallback) => {
-            let launched = driver.map_or(&[][..], |driver| driver.kind.regions());
-            fallback_regions(fallback.get_ref(), &backends, launched, source)?
-        }
+        Some(fallback) => fallback_regions(fallback.get_ref(), source)?,
         None => Vec::new(),
     };
     Ok(Pool {
@@ -151,29 +138,6 @@ fn pool(
         timeout: upstream::timeouts(raw.timeout.as_ref().map(Spanned::get_ref), source)?,
         scaler,
     })
-}
-
-/// A process driver scaling a region_affinity pool must give its instances regions.
-fn check_driver_regions(
-    pool: &str,
-    driver: &DriverSpec,
-    named_at: &Spanned<String>,
-    source: &Source<'_>,
-) -> Result<(), ConfigError> {
-    if matches!(driver.kind, DriverKind::Process { .. }) && driver.kind.regions().is_empty() {
-        return Err(source.error(
-            named_at.span(),
-            format!(
-                "pool \"{pool}\" uses region_affinity, but driver \"{}\" launches instances without a region",
-                driver.name
-            ),
-            format!(
-                "add regions = [\"eu-west\", \"us-east\"] to [driver.{}]; new instances take them in turn",
-                driver.name
-            ),
-        ));
-    }
-    Ok(())
 }
 
 fn policy_kind(
@@ -246,37 +210,15 @@ fn header_name(value: &Spanned<String>, source: &Source<'_>) -> Result<String, C
     Ok(name.to_ascii_lowercase())
 }
 
-/// Fallback regions, each one a region of some backend of the pool or one its driver
-/// launches instances in (`launched`), none twice.
+/// Fallback regions, none twice. A region no backend is in yet is allowed (its
+/// backends may join through the admin API or a driver); `Config::warnings` names it.
 fn fallback_regions(
     raw: &[Spanned<String>],
-    backends: &[BackendSpec],
-    launched: &[String],
     source: &Source<'_>,
 ) -> Result<Vec<String>, ConfigError> {
-    let mut regions: Vec<&str> = Vec::new();
-    for region in backends
-        .iter()
-        .filter_map(|backend| backend.region.as_deref())
-        .chain(launched.iter().map(String::as_str))
-    {
-        if !regions.contains(&region) {
-            regions.push(region);
-        }
-    }
     let mut fallback: Vec<String> = Vec::with_capacity(raw.len());
     for entry in raw {
         let region = entry.get_ref();
-        if !regions.contains(&region.as_str()) {
-            return Err(source.error(
-                entry.span(),
-                format!("fallback region \"{region}\" has no backend in this pool"),
-                format!(
-                    "use regions of this pool's backends: {}",
-                    regions.join(", ")
-                ),
-            ));
-        }
         if fallback.contains(region) {
             return Err(source.error(
                 entry.span(),

@@ -193,6 +193,29 @@ fn driver_tokens_are_redacted_and_durations_read_as_written() {
     assert!(!json.to_string().contains("drv-s3cret"));
 }
 
+#[test]
+fn driver_environment_values_and_url_passwords_are_redacted() {
+    let config = tidegate_conf::parse(
+        "[[listener]]\naddress = \"127.0.0.1:0\"\n[pool.p]\nbackends = [\"127.0.0.1:9001\"]\n\
+         [driver.local]\nkind = \"process\"\ncommand = [\"worker\", \"{port}\"]\n\
+         ports = \"9100-9109\"\nenv = { API_KEY = \"k3y-s3cret\" }\n\
+         [driver.hook]\nkind = \"http\"\nurl = \"http://ops:pa55-s3cret@127.0.0.1:7000/pools\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let json = serde_json::to_value(&config).unwrap();
+    assert_eq!(
+        json["drivers"][0]["env"],
+        serde_json::json!([["API_KEY", "***"]])
+    );
+    assert_eq!(
+        json["drivers"][1]["url"],
+        "http://ops:***@127.0.0.1:7000/pools"
+    );
+    let text = json.to_string();
+    assert!(!text.contains("k3y-s3cret") && !text.contains("pa55-s3cret"));
+}
+
 /// A context whose pool `s` is scaled by a static driver over two backends.
 fn scaled_context() -> Arc<AdminContext> {
     let config = tidegate_conf::parse(
@@ -290,6 +313,17 @@ async fn scaler_routes_name_what_is_missing() {
     assert!(body["events"].as_array().unwrap().len() <= 5);
     let (status, _, _) = call(&context, "GET", "/api/v1/scaler/events?limit=-1", None, "").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Parameters left empty, as a form leaves them, count as absent.
+    let (status, _, body) = call(
+        &context,
+        "GET",
+        "/api/v1/scaler/events?pool=&limit=",
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["events"].is_array());
 }
 
 #[test]

@@ -188,8 +188,14 @@ pub fn decide(
     let burst = instances_for(signals.panic_in_flight, policy.target_in_flight);
     let panic = panic::next(policy, state.panic_last_over(), signals, burst, now);
 
-    let mut recommendations = Vec::with_capacity(3 + extra.len());
+    let mut recommendations = Vec::with_capacity(4 + extra.len());
     recommendations.push(Recommendation::new("reactive", stable));
+    if signals.ready == 0 && signals.request_rate > 0.0 {
+        // A pool scaled to zero sees requests but can hold none in flight:
+        // they find no backend. One instance wakes it (Knative's activator),
+        // and the in-flight signal takes over once it is ready.
+        recommendations.push(Recommendation::new("wake", 1));
+    }
     if panic.active() {
         recommendations.push(Recommendation::new("panic", burst));
     }

@@ -239,3 +239,36 @@ fn extra_recommenders_are_combined_with_max() {
     );
     assert_eq!(d.recommendations.len(), 2);
 }
+
+#[test]
+fn a_pool_at_zero_wakes_on_its_first_requests_and_sleeps_again_when_idle() {
+    let policy = Policy {
+        min: 0,
+        scale_down_delay: Duration::from_secs(60),
+        ..Policy::default()
+    };
+    let mut state = ScalerState::new(0);
+    // No requests: nothing to wake for.
+    assert_eq!(step(&policy, &mut state, signals(0.0, 0.0, 0), 0).to, 0);
+    // Requests arrive and find no backend, so nothing is in flight.
+    let waking = Signals {
+        request_rate: 3.0,
+        ..signals(0.0, 0.0, 0)
+    };
+    let d = step(&policy, &mut state, waking, 1);
+    assert_eq!(d.to, 1);
+    assert_eq!(
+        d.reason,
+        Reason::Recommended {
+            source: "wake".into()
+        }
+    );
+    // Once an instance is ready the rate alone recommends nothing; idle for the
+    // scale-down delay, the pool goes back to zero.
+    let idle_ready = Signals {
+        request_rate: 3.0,
+        ..signals(0.0, 0.0, 1)
+    };
+    assert_eq!(step(&policy, &mut state, idle_ready, 2).to, 1);
+    assert_eq!(step(&policy, &mut state, signals(0.0, 0.0, 1), 62).to, 0);
+}
