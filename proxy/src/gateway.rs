@@ -144,6 +144,12 @@ impl ProxyHttp for Gateway {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         ctx.started = self.clock.now();
+        if let Some(problem) = host_problem(session.req_header()) {
+            let body = Bytes::from(format!("tidegate: bad request: {problem}\n"));
+            session.set_keepalive(None);
+            respond::plain(session, 400, body, None).await?;
+            return Ok(true);
+        }
         let pool = {
             let routing = self.routing.load();
             let req = session.req_header();
@@ -209,7 +215,7 @@ impl ProxyHttp for Gateway {
         &self,
         session: &mut Session,
         upstream_request: &mut RequestHeader,
-        _ctx: &mut RequestCtx,
+        ctx: &mut RequestCtx,
     ) -> Result<()> {
         if let Some(client) = session.client_addr().and_then(|a| a.as_inet()) {
             let forwarded = forwarded_for(
@@ -219,6 +225,13 @@ impl ProxyHttp for Gateway {
             upstream_request.insert_header(X_FORWARDED_FOR, forwarded)?;
         }
         upstream_request.insert_header(X_FORWARDED_PROTO, self.scheme.clone())?;
+        if upstream_request.headers.get(HOST).is_none() && upstream_request.uri.host().is_none() {
+            // An HTTP/1.0 client may leave Host out; its request goes upstream in
+            // HTTP/1.1, which needs one: the backend's address, as nginx sends.
+            if let Some(member) = &ctx.member {
+                upstream_request.insert_header(HOST, member.addr().to_string())?;
+            }
+        }
         Ok(())
     }
 
@@ -406,6 +419,20 @@ fn forwarded_for(prior: Option<&HeaderValue>, client: IpAddr) -> Result<HeaderVa
 }
 
 /// The request's host: the URI authority (HTTP/2, absolute form) or `Host`.
+/// What makes a request's Host field a bad request (RFC 9112, 3.2): missing
+/// from an HTTP/1.1 request that names no authority in its target, or not a
+/// valid host and port.
+fn host_problem(req: &RequestHeader) -> Option<&'static str> {
+    match req.headers.get(HOST) {
+        Some(host) if !request::valid_host(host.as_bytes()) => Some("invalid Host field"),
+        Some(_) => None,
+        None if req.version == http::Version::HTTP_11 && req.uri.host().is_none() => {
+            Some("HTTP/1.1 request without a Host field")
+        }
+        None => None,
+    }
+}
+
 fn request_host(req: &RequestHeader) -> Option<&str> {
     req.uri
         .host()

@@ -47,7 +47,8 @@ enum Command {
         /// Where the demo's admin API listens.
         #[arg(long, default_value = "127.0.0.1:9901")]
         admin: SocketAddr,
-        /// Print the demo's configuration and exit.
+        /// Print the demo's configuration (its built-in backends shown at ports
+        /// 9001-9004; the running demo gives them free ports) and exit.
         #[arg(long)]
         print_config: bool,
     },
@@ -117,7 +118,9 @@ fn main() -> ExitCode {
         } => {
             if print_config {
                 println!(
-                    "{}",
+                    "# The built-in backends take free ports each time the demo starts;\n\
+                     # here they are shown at 9001-9004. To serve this file with `tidegate run`,\n\
+                     # start a backend on each, e.g. `tidegate backend --port 9001 --region eu-west`.\n{}",
                     tidegate::demo::config_text(listen, admin, &[9001, 9002, 9003, 9004])
                 );
                 return ExitCode::SUCCESS;
@@ -245,11 +248,16 @@ fn backend(
 }
 
 fn init_logs(format: LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn"));
+    // Colours only for a terminal, and never when NO_COLOR is set: a log file
+    // or a log collector gets plain text.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

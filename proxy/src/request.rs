@@ -64,6 +64,50 @@ pub fn failure_body(pool: &Pool, backend: Option<SocketAddr>, code: u16, kind: &
     ))
 }
 
+/// Whether `host` is a valid `Host` field value (RFC 9110, 7.2): a
+/// registered name, an IPv4 address or a bracketed IPv6 literal, with an
+/// optional port. Anything else (spaces, a path, user information) makes the
+/// request a bad one (RFC 9112, 3.2).
+pub fn valid_host(host: &[u8]) -> bool {
+    let (name, port) = match host.iter().rposition(|&b| b == b':') {
+        // The colon of an IPv6 literal is no port separator.
+        Some(i) if !host[i..].contains(&b']') => (&host[..i], &host[i + 1..]),
+        _ => (host, &b""[..]),
+    };
+    if !port.iter().all(u8::is_ascii_digit) || port.len() > 5 {
+        return false;
+    }
+    match name {
+        [b'[', literal @ .., b']'] => {
+            !literal.is_empty()
+                && literal
+                    .iter()
+                    .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'))
+        }
+        _ => name.iter().all(|&b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'%'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                )
+        }),
+    }
+}
+
 /// A finished request, as the pool's and member's counters and the access log
 /// see it.
 #[derive(Debug)]
@@ -122,6 +166,34 @@ mod tests {
     fn text(ip: &str) -> String {
         let mut buf = [0u8; IP_TEXT_MAX];
         String::from_utf8(ip_text(ip.parse().unwrap(), &mut buf).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn hosts_are_names_or_addresses_with_an_optional_port() {
+        for good in [
+            "example.com",
+            "api.example.com:8443",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "[::1]",
+            "[2001:db8::1]:443",
+            "under_score.local",
+            "",
+        ] {
+            assert!(valid_host(good.as_bytes()), "{good}");
+        }
+        for bad in [
+            "a b",
+            "example.com/path",
+            "user@example.com",
+            "example.com:http",
+            "example.com:123456",
+            "[]",
+            "[::1",
+            "exa\tmple",
+        ] {
+            assert!(!valid_host(bad.as_bytes()), "{bad}");
+        }
     }
 
     #[test]

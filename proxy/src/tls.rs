@@ -1,5 +1,6 @@
-//! TLS termination on a listener: rustls with ALPN `h2` and `http/1.1`, and the
-//! certificate chosen by SNI among the listener's `certs`.
+//! TLS termination on a listener: rustls with ALPN `h2`, `http/1.1` and
+//! `http/1.0` (which some clients offer alone, and which the HTTP/1.1 path
+//! serves), and the certificate chosen by SNI among the listener's `certs`.
 //!
 //! Each certificate's names come from its subject alternative names (or its
 //! common name when it has none); a client naming none of them, or no name at
@@ -43,7 +44,7 @@ pub fn acceptor(config: &ListenerTls) -> Result<Acceptor, TlsError> {
     let mut server = ServerConfig::builder()
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(resolver));
-    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), b"http/1.0".to_vec()];
     Ok(Acceptor::from_server_config(Arc::new(server)))
 }
 

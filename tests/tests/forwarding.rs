@@ -165,8 +165,11 @@ fn proxy_for(backend: SocketAddr) -> (ConfigFile, Process) {
 }
 
 /// The proxy in front of `backend` on a TLS listener with a certificate for
-/// `localhost`, and a client that trusts it and offers HTTP/1.1 only.
-fn tls_proxy_for(backend: SocketAddr) -> (tempfile::TempDir, ConfigFile, Process, TlsConnector) {
+/// `localhost`, and a client that trusts it and offers the protocols `alpn`.
+fn tls_proxy_for(
+    backend: SocketAddr,
+    alpn: &[&str],
+) -> (tempfile::TempDir, ConfigFile, Process, TlsConnector) {
     let dir = tempfile::tempdir().unwrap();
     let certificate = certificate(dir.path(), "localhost", &["localhost"]);
     let config = config_file(&format!(
@@ -176,7 +179,7 @@ fn tls_proxy_for(backend: SocketAddr) -> (tempfile::TempDir, ConfigFile, Process
         certificate.key.display()
     ));
     let proxy = proxy(&config, 1);
-    let client = tls_client(&certificate, &["http/1.1"]);
+    let client = tls_client(&certificate, alpn);
     (dir, config, proxy, client)
 }
 
@@ -596,7 +599,7 @@ async fn read_until(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http11_over_tls_is_pipelined_handed_to_pingora_and_back_and_closed_cleanly() {
     let mut backend = ScriptedBackend::start(script).await;
-    let (_dir, _config, proxy, connector) = tls_proxy_for(backend.addr);
+    let (_dir, _config, proxy, connector) = tls_proxy_for(backend.addr, &["http/1.1"]);
     let mut tls = tls_connect(&connector, proxy.addr()).await;
     let mut all = Vec::new();
     // Pipelined on the own path.
@@ -665,7 +668,7 @@ async fn http11_over_tls_is_pipelined_handed_to_pingora_and_back_and_closed_clea
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tls_client_that_gives_up_abandons_its_request_upstream() {
     let mut backend = ScriptedBackend::start(script).await;
-    let (_dir, _config, proxy, connector) = tls_proxy_for(backend.addr);
+    let (_dir, _config, proxy, connector) = tls_proxy_for(backend.addr, &["http/1.1"]);
     let mut tls = tls_connect(&connector, proxy.addr()).await;
     tls.write_all(b"GET /hold HTTP/1.1\r\nhost: a\r\n\r\n")
         .await
@@ -687,5 +690,85 @@ async fn a_tls_client_that_gives_up_abandons_its_request_upstream() {
         b"GET /next HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
     )
     .await;
+    assert!(got.ends_with("\r\n\r\nok\n"), "{got}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxys_own_error_answer_to_head_is_a_head_alone() {
+    let backend = ScriptedBackend::start(script).await;
+    // A port nothing listens on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = config_file(&format!(
+        "[server]\nthreads = 1\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
+         [[route]]\npath_prefix = \"/dead\"\npool = \"dead\"\n\n\
+         [[route]]\npool = \"p\"\n\n\
+         [pool.dead]\nbackends = [\"{dead}\"]\nretry = {{ attempts = 0 }}\n\n\
+         [pool.p]\nbackends = [\"{}\"]\n",
+        backend.addr
+    ));
+    let proxy = proxy(&config, 1);
+    let got = exchange(
+        proxy.addr(),
+        b"HEAD /dead HTTP/1.1\r\nhost: a\r\n\r\n\
+          GET /after HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let answers: Vec<&str> = got.split("HTTP/1.1 ").skip(1).collect();
+    assert_eq!(answers.len(), 2, "{got}");
+    assert!(answers[0].starts_with("502 "), "{got}");
+    assert!(
+        answers[0].ends_with("\r\n\r\n"),
+        "a body after the head: {got}"
+    );
+    assert!(answers[0].contains("content-length: "), "{got}");
+    assert!(answers[1].starts_with("200 OK\r\n"), "{got}");
+    assert!(answers[1].ends_with("\r\n\r\nok\n"), "{got}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_invalid_host_is_a_bad_request_and_http10_gets_one_upstream() {
+    let mut backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    for request in [
+        &b"GET /no-host HTTP/1.1\r\n\r\n"[..],
+        b"GET /spaced HTTP/1.1\r\nhost: a b\r\n\r\n",
+        b"GET /path-in-host HTTP/1.1\r\nhost: a/b\r\n\r\n",
+    ] {
+        let got = exchange(proxy.addr(), request).await;
+        assert!(got.starts_with("HTTP/1.1 400 "), "{got}");
+        assert!(
+            got.to_ascii_lowercase().contains("connection: close"),
+            "{got}"
+        );
+        assert!(got.contains("tidegate: bad request"), "{got}");
+    }
+    // An HTTP/1.0 request may leave Host out; upstream, in HTTP/1.1, it names
+    // the backend.
+    let got = exchange(proxy.addr(), b"GET /old HTTP/1.0\r\n\r\n").await;
+    assert!(
+        got.starts_with("HTTP/1.0 200 ") || got.starts_with("HTTP/1.1 200 "),
+        "{got}"
+    );
+    let upstream = backend.next_request().await;
+    assert!(upstream.starts_with("GET /old HTTP/1.1\r\n"), "{upstream}");
+    let host = format!("host: {}\r\n", backend.addr);
+    assert!(upstream.to_ascii_lowercase().contains(&host), "{upstream}");
+    assert_eq!(backend.accepted(), 1, "no 400 reached the backend");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_client_that_offers_only_http10_by_alpn_is_served() {
+    let backend = ScriptedBackend::start(script).await;
+    let (_dir, _config, proxy, connector) = tls_proxy_for(backend.addr, &["http/1.0"]);
+    let got = tls_exchange(
+        proxy.addr(),
+        &connector,
+        b"GET /old HTTP/1.0\r\nhost: a\r\n\r\n",
+    )
+    .await;
+    assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
     assert!(got.ends_with("\r\n\r\nok\n"), "{got}");
 }

@@ -433,3 +433,40 @@ where
     assert_eq!(echoed.into_data().as_ref(), &[0u8, 1, 2, 255]);
     ws.close(None).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_that_refuses_connections_is_ejected_without_any_outlier_settings() {
+    let live = backend(0, None);
+    // A port nothing listens on: every connection to it is refused.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = config_file(&format!(
+        "[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
+         [pool.p]\npolicy = \"least_conn\"\nbackends = [\"{}\", \"{dead}\"]\n",
+        live.addr()
+    ));
+    let proxy = proxy(&config, 1);
+    let started = Instant::now();
+    let first = load(proxy.addr(), "/", &[], 400, 20).await;
+    let failed = failures(&first).len();
+    assert!(
+        failed < 20,
+        "{failed} of 400 failed before the dead backend was ejected: {:?}",
+        failures(&first).first()
+    );
+    proxy
+        .wait_for_log(
+            &["backend ejected", "connect failures"],
+            started,
+            Duration::from_secs(10),
+        )
+        .expect("the dead backend is ejected");
+    let after = load(proxy.addr(), "/", &[], 400, 20).await;
+    assert!(
+        failures(&after).is_empty(),
+        "{:?}",
+        failures(&after).first()
+    );
+}

@@ -1,6 +1,7 @@
 //! The bearer token: when `[admin] token` is set, every route but the probes
-//! (`/healthz`, `/readyz`) needs `Authorization: Bearer <token>`, compared in
-//! constant time so the answer's timing says nothing about how much matched.
+//! (`/healthz`, `/readyz`) and the dashboard's page (which holds no data)
+//! needs `Authorization: Bearer <token>`, compared in constant time so the
+//! answer's timing says nothing about how much matched.
 
 use std::sync::Arc;
 
@@ -13,8 +14,9 @@ use subtle::ConstantTimeEq;
 use super::errors::json_error;
 use super::AdminContext;
 
-/// Routes load balancers and orchestrators probe without credentials.
-const OPEN_PATHS: [&str; 2] = ["/healthz", "/readyz"];
+/// Routes load balancers and orchestrators probe without credentials, and the
+/// dashboard's page, whose data comes from the token-guarded API.
+const OPEN_PATHS: [&str; 4] = ["/healthz", "/readyz", "/", "/dashboard"];
 
 /// The `WWW-Authenticate` challenge of a 401.
 const CHALLENGE: &str = "Bearer realm=\"tidegate\"";

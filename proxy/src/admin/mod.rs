@@ -15,6 +15,7 @@ mod address;
 mod auth;
 mod backends;
 mod control;
+mod dashboard;
 mod errors;
 mod openapi;
 mod pools;
@@ -66,6 +67,8 @@ pub async fn serve(
 /// Every route of the admin API, behind the error and token layers.
 fn router(context: Arc<AdminContext>) -> Router {
     Router::new()
+        .route("/", get(dashboard::root))
+        .route("/dashboard", get(dashboard::page))
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/metrics", get(probes::metrics))

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::address::BackendAddress;
 use super::errors::{ApiError, ErrorBody};
-use super::{backends, control, pools, probes, scaler, AdminContext};
+use super::{backends, control, dashboard, pools, probes, scaler, AdminContext};
 
 /// The name of the bearer security scheme.
 const BEARER: &str = "bearer";
@@ -40,6 +40,8 @@ const BEARER: &str = "bearer";
         probes::healthz,
         probes::readyz,
         probes::metrics,
+        dashboard::root,
+        dashboard::page,
         spec,
     ),
     components(schemas(BackendAddress)),

@@ -66,6 +66,26 @@ async fn the_token_guards_everything_but_the_probes() {
 }
 
 #[tokio::test]
+async fn the_dashboard_page_is_served_without_the_token_and_reads_the_api() {
+    let context = context(Some("s3cret"));
+    for path in ["/", "/dashboard"] {
+        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let response = router(Arc::clone(&context)).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let page = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(page.contains("/api/v1/pools") && page.contains("/api/v1/scaler/events"));
+        assert!(!page.contains("s3cret"));
+    }
+}
+
+#[tokio::test]
 async fn unknown_routes_and_methods_answer_json() {
     let context = context(None);
     let (status, _, body) = call(&context, "GET", "/nope", None, "").await;

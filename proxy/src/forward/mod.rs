@@ -171,6 +171,10 @@ impl Forwarder {
     pub async fn serve<C: Client>(&self, conn: &mut C, closing: bool) -> Next {
         let mut buf = Vec::with_capacity(FIRST_READ);
         let client = conn.peer();
+        // The whole request, head and body, must arrive within REQUEST_TIMEOUT
+        // of its first read: a client trickling bytes cannot hold the
+        // connection longer.
+        let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
         let mut req = loop {
             match self.parse(&buf, client) {
                 Ok(req) => break req,
@@ -181,8 +185,10 @@ impl Forwarder {
                 }
             }
             let first = buf.is_empty();
-            match read_more(conn, &mut buf, first).await {
-                Ok(0) | Err(_) => return Next::Close,
+            match read_more(conn, &mut buf, first, deadline).await {
+                Ok(0) | Err(_) if first => return Next::Close,
+                Ok(0) => return Next::Close,
+                Err(e) => return timed_out(conn, &e).await,
                 Ok(_) => {}
             }
         };
@@ -194,8 +200,9 @@ impl Forwarder {
         };
         let whole = req.head_len + req.body_len;
         while buf.len() < whole {
-            match read_more(conn, &mut buf, false).await {
-                Ok(0) | Err(_) => return Next::Close,
+            match read_more(conn, &mut buf, false, deadline).await {
+                Ok(0) => return Next::Close,
+                Err(e) => return timed_out(conn, &e).await,
                 Ok(_) => {}
             }
         }
@@ -296,9 +303,13 @@ impl Forwarder {
                 return Err(Parse::Elsewhere);
             }
         }
-        if http10 && host.is_none() {
-            // Its HTTP/1.1 copy upstream would need a Host field.
-            return Err(Parse::Elsewhere);
+        match host {
+            // An HTTP/1.0 request's HTTP/1.1 copy upstream needs a Host field
+            // (Pingora's path gives it one); an HTTP/1.1 request without one,
+            // or with one that is no host, is answered 400 there.
+            None => return Err(Parse::Elsewhere),
+            Some(host) if !request::valid_host(host) => return Err(Parse::Elsewhere),
+            Some(_) => {}
         }
         let host_text = match host {
             Some(h) => Some(std::str::from_utf8(h).map_err(|_| Parse::Elsewhere)?),
@@ -397,6 +408,7 @@ impl Forwarder {
                                 conn,
                                 502,
                                 &body,
+                                req.head,
                                 close || req.http10,
                                 None,
                                 retries.count(),
@@ -466,6 +478,7 @@ impl Forwarder {
                     conn,
                     code,
                     &body,
+                    req.head,
                     // An HTTP/1.0 client would need `Connection: keep-alive`.
                     close || req.http10,
                     Some(member),
@@ -688,20 +701,24 @@ impl Forwarder {
         outcome
     }
 
-    /// Answers the request with Tidegate's own plain-text response.
+    /// Answers the request with Tidegate's own plain-text response; to a HEAD
+    /// request, its head alone.
     #[allow(clippy::too_many_arguments)]
     async fn answer<C: Client>(
         &self,
         conn: &mut C,
         status: u16,
         body: &[u8],
+        head_only: bool,
         close: bool,
         member: Option<Arc<Member>>,
         retries: u32,
         error: &'static str,
     ) -> Outcome {
         let mut response = respond::head(status, body.len(), None, close);
-        response.extend_from_slice(body);
+        if !head_only {
+            response.extend_from_slice(body);
+        }
         let sent = conn.write_all(&response).await.is_ok() && conn.flush().await.is_ok();
         Outcome {
             status: if sent { status } else { 0 },
@@ -758,19 +775,39 @@ fn make_room(buf: &mut Vec<u8>) {
     }
 }
 
-/// Reads more of a request from the client into `buf`. The first read of a
-/// request comes once the socket is readable, so it goes without a timer.
-async fn read_more<C: Client>(conn: &mut C, buf: &mut Vec<u8>, first: bool) -> io::Result<usize> {
+/// Reads more of a request from the client into `buf`, failing with
+/// `TimedOut` at `deadline`. The first read of a request comes once the socket
+/// is readable, so it goes without a timer.
+async fn read_more<C: Client>(
+    conn: &mut C,
+    buf: &mut Vec<u8>,
+    first: bool,
+    deadline: tokio::time::Instant,
+) -> io::Result<usize> {
     make_room(buf);
     if first {
         if let Some(read) = conn.read_buf(buf).now_or_never() {
             return read;
         }
     }
-    match tokio::time::timeout(REQUEST_TIMEOUT, conn.read_buf(buf)).await {
+    match tokio::time::timeout_at(deadline, conn.read_buf(buf)).await {
         Ok(read) => read,
         Err(_) => Err(io::ErrorKind::TimedOut.into()),
     }
+}
+
+/// Ends a connection whose request failed to arrive: with a 408 when it was
+/// too slow (RFC 9110, 15.5.9), silently when the read failed.
+async fn timed_out<C: Client>(conn: &mut C, error: &io::Error) -> Next {
+    if error.kind() == io::ErrorKind::TimedOut {
+        let body = b"tidegate: the request did not arrive in time\n";
+        let mut response = respond::head(408, body.len(), None, true);
+        response.extend_from_slice(body);
+        if conn.write_all(&response).await.is_ok() {
+            let _ = conn.flush().await;
+        }
+    }
+    Next::Close
 }
 
 /// Why no bytes of an answer came.
