@@ -155,11 +155,17 @@ pub struct Cost {
     pub budget_per_hour: Option<f64>,
 }
 
-/// One `schedule` entry: bounds that replace the scaler's while `cron` matches.
+/// One `schedule` entry: bounds that replace the scaler's while `cron` matches,
+/// or for `duration` from each time it matches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScheduleEntry {
-    /// A 5-field cron expression matching every minute the override is in force.
+    /// A 5-field cron expression: the minutes the override is in force, or with
+    /// `duration` the times it starts.
     pub cron: String,
+    /// How long the override holds from each time `cron` matches; without it,
+    /// the override holds during the minutes `cron` matches.
+    #[serde(serialize_with = "crate::serialize::optional_duration")]
+    pub duration: Option<Duration>,
     /// The override of `min`, if any.
     pub min: Option<u32>,
     /// The override of `max`, if any; at least `min`.

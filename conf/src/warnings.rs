@@ -8,11 +8,13 @@ use crate::{Config, DriverKind, PolicyKind, Pool};
 impl Config {
     /// One line per setting that is valid but probably not what was meant.
     pub fn warnings(&self) -> Vec<String> {
-        self.pools
+        let regions = self
+            .pools
             .iter()
             .filter(|pool| pool.policy == PolicyKind::RegionAffinity)
-            .flat_map(|pool| self.region_warnings(pool))
-            .collect()
+            .flat_map(|pool| self.region_warnings(pool));
+        let schedules = self.pools.iter().flat_map(schedule_warnings);
+        regions.chain(schedules).collect()
     }
 
     /// A region_affinity pool with backends outside every region, or regions in
@@ -62,6 +64,31 @@ impl Config {
         }
         warnings
     }
+}
+
+/// Schedule entries that hold their bounds for a single minute at a time: a
+/// fixed minute and no `duration` (as `"0 8 * * MON-FRI"` reads, 08:00 only).
+fn schedule_warnings(pool: &Pool) -> Vec<String> {
+    let Some(scaler) = &pool.scaler else {
+        return Vec::new();
+    };
+    scaler
+        .schedule
+        .iter()
+        .filter(|entry| entry.duration.is_none())
+        .filter(|entry| {
+            let minute = entry.cron.split_whitespace().next().unwrap_or("*");
+            minute.bytes().all(|b| b.is_ascii_digit())
+        })
+        .map(|entry| {
+            format!(
+                "pool \"{}\": schedule entry \"{}\" holds its bounds only during the minutes \
+                 it matches, a minute at a time; add duration = \"10h\" to hold them that long from \
+                 each match, or match every minute of the hours meant (\"* 8-17 * * MON-FRI\")",
+                pool.name, entry.cron
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -153,6 +180,10 @@ tick = "10s"                     # virtual time per control-loop tick
                  (set regions = [...] on the driver)",
                 "pool \"agents\": fallback region \"eu-west\" has no backend yet; requests \
                  spill past it until backends of that region join",
+                "pool \"agents\": schedule entry \"0 8 * * MON-FRI\" holds its bounds only \
+                 during the minutes it matches, a minute at a time; add duration = \"10h\" to hold \
+                 them that long from each match, or match every minute of the hours meant \
+                 (\"* 8-17 * * MON-FRI\")",
             ]
         );
     }

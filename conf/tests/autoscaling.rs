@@ -210,7 +210,7 @@ fn schedule_entries_keep_file_order() {
         r#"schedule = [
   { cron = "* 8-17 * * MON-FRI", min = 3, max = 4 },
   { cron = "*/15 0-5 * * *", max = 2 },
-  { cron = "0 12 * * SUN", min = 4 },
+  { cron = "0 12 * * SUN", min = 4, duration = "1h 30m" },
 ]"#,
     );
     assert_eq!(
@@ -218,16 +218,19 @@ fn schedule_entries_keep_file_order() {
         [
             ScheduleEntry {
                 cron: "* 8-17 * * MON-FRI".to_owned(),
+                duration: None,
                 min: Some(3),
                 max: Some(4),
             },
             ScheduleEntry {
                 cron: "*/15 0-5 * * *".to_owned(),
+                duration: None,
                 min: None,
                 max: Some(2),
             },
             ScheduleEntry {
                 cron: "0 12 * * SUN".to_owned(),
+                duration: Some(Duration::from_secs(5_400)),
                 min: Some(4),
                 max: None,
             },

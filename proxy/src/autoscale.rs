@@ -231,7 +231,10 @@ pub(crate) fn policy(spec: &ScalerSpec) -> Result<Policy, ScalerError> {
     let schedule = spec
         .schedule
         .iter()
-        .map(|entry| ScheduleRule::new(&entry.cron, entry.min, entry.max))
+        .map(|entry| {
+            ScheduleRule::new(&entry.cron, entry.min, entry.max)
+                .map(|rule| rule.lasting(entry.duration))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let policy = Policy {
         min: spec.min,

@@ -2,8 +2,10 @@
 //!
 //! A [`ScheduleRule`] is a 5-field cron expression (minute hour day-of-month month
 //! day-of-week, evaluated in UTC) plus a `min` and/or `max`; the override is in force
-//! during every minute the expression matches. When several rules match, the highest
-//! `min` and the lowest `max` win ([`ScheduleBounds`]).
+//! during every minute the expression matches or, with a duration, for that long
+//! from each time it matches (`cron = "0 8 * * MON-FRI"`, 10 hours: weekdays from 8
+//! to 18). When several rules are in force, the highest `min` and the lowest `max`
+//! win ([`ScheduleBounds`]).
 
 use std::fmt;
 
@@ -13,11 +15,13 @@ use croner::Cron;
 use crate::error::ScalerError;
 use crate::time::Timestamp;
 
-/// One scheduled override: during each minute `cron` matches, `min` and `max` apply.
+/// One scheduled override: during each minute `cron` matches (or for `duration`
+/// from each match), `min` and `max` apply.
 #[derive(Clone)]
 pub struct ScheduleRule {
     expression: String,
     cron: Cron,
+    duration: Option<std::time::Duration>,
     min: Option<u32>,
     max: Option<u32>,
 }
@@ -26,6 +30,7 @@ impl fmt::Debug for ScheduleRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ScheduleRule")
             .field("cron", &self.expression)
+            .field("duration", &self.duration)
             .field("min", &self.min)
             .field("max", &self.max)
             .finish()
@@ -62,9 +67,17 @@ impl ScheduleRule {
         Ok(Self {
             expression: expression.to_owned(),
             cron,
+            duration: None,
             min,
             max,
         })
+    }
+
+    /// This rule holding for `duration` from each time its expression matches,
+    /// rather than during the matching minutes alone.
+    pub fn lasting(mut self, duration: Option<std::time::Duration>) -> Self {
+        self.duration = duration.filter(|d| !d.is_zero());
+        self
     }
 
     /// The cron expression as written.
@@ -82,11 +95,23 @@ impl ScheduleRule {
         self.max
     }
 
-    /// Whether the minute containing `now` matches the expression.
+    /// Whether the rule is in force at `now`: the minute containing it matches
+    /// the expression, or with a duration, the last match at or before that
+    /// minute was less than the duration before `now`.
     pub fn matches(&self, now: Timestamp) -> bool {
         let minute_start = i64::try_from(now.unix_minute().saturating_mul(60)).unwrap_or(i64::MAX);
-        chrono::DateTime::from_timestamp(minute_start, 0)
-            .is_some_and(|t| self.cron.is_time_matching(&t).unwrap_or(false))
+        let Some(minute) = chrono::DateTime::from_timestamp(minute_start, 0) else {
+            return false;
+        };
+        let Some(duration) = self.duration else {
+            return self.cron.is_time_matching(&minute).unwrap_or(false);
+        };
+        let Ok(started) = self.cron.find_previous_occurrence(&minute, true) else {
+            return false;
+        };
+        let since = u64::try_from(minute_start.saturating_sub(started.timestamp())).unwrap_or(0);
+        // The minute's start is what is compared, as the schedule is read per minute.
+        since < duration.as_secs().max(60)
     }
 }
 
@@ -145,6 +170,28 @@ mod tests {
         assert!(rule.matches(utc(4, 9, 59) + std::time::Duration::from_secs(30)));
         assert!(!rule.matches(utc(0, 10, 0)));
         assert!(!rule.matches(utc(5, 8, 30)), "Saturday");
+    }
+
+    #[test]
+    fn a_rule_with_a_duration_holds_from_each_match_for_that_long() {
+        let rule = ScheduleRule::new("0 8 * * MON-FRI", Some(6), None)
+            .unwrap()
+            .lasting(Some(std::time::Duration::from_secs(10 * 3_600)));
+        assert!(!rule.matches(utc(0, 7, 59)));
+        assert!(rule.matches(utc(0, 8, 0)));
+        assert!(rule.matches(utc(0, 12, 30)));
+        assert!(rule.matches(utc(4, 17, 59)), "Friday");
+        assert!(!rule.matches(utc(0, 18, 0)));
+        assert!(!rule.matches(utc(5, 9, 0)), "Saturday");
+        // Without the duration it holds for the matching minute alone.
+        let minute = ScheduleRule::new("0 8 * * MON-FRI", Some(6), None).unwrap();
+        assert!(minute.matches(utc(0, 8, 0)));
+        assert!(!minute.matches(utc(0, 8, 1)));
+        // Longer than the gap between matches: always in force from the first one.
+        let daily = ScheduleRule::new("0 0 * * *", Some(2), None)
+            .unwrap()
+            .lasting(Some(std::time::Duration::from_secs(25 * 3_600)));
+        assert!(daily.matches(utc(2, 23, 59)));
     }
 
     #[test]

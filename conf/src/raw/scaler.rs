@@ -52,6 +52,7 @@ pub(crate) struct RawCost {
 #[serde(deny_unknown_fields, expecting = "a table")]
 pub(crate) struct RawScheduleEntry {
     pub(crate) cron: Spanned<String>,
+    pub(crate) duration: Option<Spanned<String>>,
     pub(crate) min: Option<Spanned<i64>>,
     pub(crate) max: Option<Spanned<i64>>,
 }

@@ -1,5 +1,6 @@
 //! A scaler's `schedule`: each entry is a 5-field cron expression, checked with the
-//! `croner` parser, and the bounds it overrides. The bounds in force while an entry
+//! `croner` parser, an optional `duration` the override holds from each match, and
+//! the bounds it overrides. The bounds in force while an entry
 //! matches (its own, else the scaler's) must still have min <= max.
 
 use croner::parser::{CronParser, Seconds, Year};
@@ -30,6 +31,18 @@ fn schedule_entry(
 ) -> Result<ScheduleEntry, ConfigError> {
     let entry = raw.get_ref();
     let cron = cron(&entry.cron, source)?;
+    let duration = entry
+        .duration
+        .as_ref()
+        .map(|value| {
+            value::positive_duration(
+                value,
+                "duration",
+                "leave duration out to hold the override during the minutes cron matches",
+                source,
+            )
+        })
+        .transpose()?;
     let bound = |value: Option<&Spanned<i64>>, key: &str| {
         value
             .map(|value| {
@@ -70,6 +83,7 @@ fn schedule_entry(
     }
     Ok(ScheduleEntry {
         cron,
+        duration,
         min: entry_min,
         max: entry_max,
     })
