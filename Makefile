@@ -4,7 +4,7 @@
 CARGO ?= cargo
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: deps build demo test lint fmt bench api-check
+.PHONY: deps build demo test lint fmt bench api-check aws-check
 
 deps:
 	@bash scripts/install-deps.sh
@@ -25,6 +25,7 @@ test: lint
 	@for f in conf/examples/*.toml; do $(TARGET_DIR)/debug/tidegate check -c $$f >/dev/null || exit 1; done
 	@echo "all example configurations pass tidegate check"
 	TIDEGATE_BIN=$(TARGET_DIR)/debug/tidegate bash scripts/api-check.sh
+	TIDEGATE_BIN=$(TARGET_DIR)/debug/tidegate bash scripts/aws-check.sh
 
 fmt:
 	$(CARGO) fmt --all
@@ -36,3 +37,9 @@ bench: deps
 api-check: deps
 	$(CARGO) build -p tidegate
 	TIDEGATE_BIN=$(TARGET_DIR)/debug/tidegate bash scripts/api-check.sh
+
+# The aws_asg driver against moto's Auto Scaling and EC2 emulation (about 10 s once
+# moto is installed).
+aws-check: deps
+	$(CARGO) build -p tidegate
+	TIDEGATE_BIN=$(TARGET_DIR)/debug/tidegate bash scripts/aws-check.sh

@@ -48,6 +48,22 @@ pub enum DriverKind {
         #[serde(serialize_with = "crate::serialize::duration")]
         timeout: Duration,
     },
+    /// Scales an EC2 Auto Scaling group per pool.
+    AwsAsg {
+        /// The AWS region, e.g. `eu-west-1`; also the region of every instance.
+        region: String,
+        /// The group's name; `{pool}` in it stands for the pool's name.
+        group: String,
+        /// The port the instances serve on.
+        port: u16,
+        /// The Auto Scaling API endpoint, when not the region's public one.
+        endpoint: Option<String>,
+        /// The EC2 API endpoint, when not the region's public one.
+        ec2_endpoint: Option<String>,
+        /// How long one API call may take; default 10 s.
+        #[serde(serialize_with = "crate::serialize::duration")]
+        timeout: Duration,
+    },
     /// Calls a webhook.
     Http {
         /// The endpoint; http:// or https://. Written out without the password
@@ -71,6 +87,7 @@ impl DriverKind {
             Self::Process { .. } => "process",
             Self::Exec { .. } => "exec",
             Self::Http { .. } => "http",
+            Self::AwsAsg { .. } => "aws_asg",
         }
     }
 
@@ -78,6 +95,7 @@ impl DriverKind {
     pub fn regions(&self) -> &[String] {
         match self {
             Self::Process { regions, .. } => regions,
+            Self::AwsAsg { region, .. } => std::slice::from_ref(region),
             Self::Static | Self::Exec { .. } | Self::Http { .. } => &[],
         }
     }

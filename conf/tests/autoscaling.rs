@@ -359,6 +359,60 @@ fn drivers_are_read_in_file_order_with_defaults() {
 }
 
 #[test]
+fn aws_asg_driver_is_read_with_its_defaults() {
+    let text = r#"[[listener]]
+address = "127.0.0.1:8080"
+
+[pool.web]
+policy = "region_affinity"
+fallback = ["eu-west-1"]
+scaler = { driver = "cloud", max = 8 }
+
+[driver.cloud]
+kind = "aws_asg"
+region = "eu-west-1"
+port = 8080
+
+[driver.local-cloud]
+kind = "aws_asg"
+region = "us-east-1"
+group = "prod-{pool}"
+port = 9000
+endpoint = "http://127.0.0.1:5000"
+ec2_endpoint = "http://127.0.0.1:5001"
+timeout = "3s"
+"#;
+    let config = valid(text);
+    assert_eq!(
+        config
+            .drivers
+            .iter()
+            .map(|d| d.kind.clone())
+            .collect::<Vec<_>>(),
+        [
+            DriverKind::AwsAsg {
+                region: "eu-west-1".to_owned(),
+                group: "{pool}".to_owned(),
+                port: 8080,
+                endpoint: None,
+                ec2_endpoint: None,
+                timeout: Duration::from_secs(10),
+            },
+            DriverKind::AwsAsg {
+                region: "us-east-1".to_owned(),
+                group: "prod-{pool}".to_owned(),
+                port: 9000,
+                endpoint: Some("http://127.0.0.1:5000".to_owned()),
+                ec2_endpoint: Some("http://127.0.0.1:5001".to_owned()),
+                timeout: Duration::from_secs(3),
+            },
+        ]
+    );
+    // Its instances are in its region: a fallback to it is no warning.
+    assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+}
+
+#[test]
 fn static_driver_scales_over_the_configured_backends() {
     let text = r#"[[listener]]
 address = "127.0.0.1:8080"

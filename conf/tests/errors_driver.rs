@@ -29,16 +29,46 @@ fn unknown_driver_kind() {
 }
 
 #[test]
-fn unsupported_cloud_kinds() {
-    for kind in ["aws_asg", "kubernetes"] {
-        assert_invalid(
-            &driver(&format!("kind = \"{kind}\"")),
-            8,
-            8,
-            &format!("driver kind {kind} is not supported yet"),
-            "use kind = \"exec\" or kind = \"http\" to call your cloud's API",
-        );
-    }
+fn kubernetes_is_not_supported_yet() {
+    assert_invalid(
+        &driver("kind = \"kubernetes\""),
+        8,
+        8,
+        "driver kind kubernetes is not supported yet",
+        "use kind = \"exec\" or kind = \"http\" to call your cloud's API",
+    );
+}
+
+#[test]
+fn aws_asg_needs_a_region_and_a_port() {
+    assert_invalid(
+        &driver("kind = \"aws_asg\"\nport = 8080"),
+        7,
+        9,
+        "driver \"d\" of kind aws_asg has no region",
+        "add region = \"eu-west-1\"",
+    );
+    assert_invalid(
+        &driver("kind = \"aws_asg\"\nregion = \"eu-west-1\""),
+        7,
+        9,
+        "driver \"d\" of kind aws_asg has no port",
+        "add port = 8080",
+    );
+    assert_invalid(
+        &driver("kind = \"aws_asg\"\nregion = \"eu-west-1\"\nport = 0"),
+        10,
+        8,
+        "port",
+        "the port the group's instances serve on",
+    );
+    assert_invalid(
+        &driver("kind = \"aws_asg\"\nregion = \"eu-west-1\"\nport = 8080\nurl = \"http://x\""),
+        11,
+        1,
+        "url does not apply to an aws_asg driver",
+        "region, group, port, endpoint, ec2_endpoint, timeout",
+    );
 }
 
 #[test]

@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime};
 
 use tidegate_conf::{BackendSpec, Config, DriverKind, ScalerSpec};
 use tidegate_scaler::driver::{
-    ExecDriver, ExecDriverConfig, HttpDriver, HttpDriverConfig, ProcessDriver, ProcessDriverConfig,
-    StaticDriver,
+    AwsAsgConfig, AwsAsgDriver, ExecDriver, ExecDriverConfig, HttpDriver, HttpDriverConfig,
+    ProcessDriver, ProcessDriverConfig, StaticDriver,
 };
 use tidegate_scaler::{
     AuditLog, BackendSample, CostModel, DataPlane as ScalerPlane, Driver, ForecastDevice,
@@ -339,6 +339,21 @@ fn build_driver(
             let mut config = ExecDriverConfig::new(list.clone(), launch.clone(), remove.clone());
             config.timeout = *timeout;
             Arc::new(ExecDriver::new(name, config)?)
+        }
+        DriverKind::AwsAsg {
+            region,
+            group,
+            port,
+            endpoint,
+            ec2_endpoint,
+            timeout,
+        } => {
+            let mut config = AwsAsgConfig::new(region.clone(), *port);
+            config.group = group.clone();
+            config.endpoint = endpoint.clone();
+            config.ec2_endpoint = ec2_endpoint.clone();
+            config.timeout = *timeout;
+            Arc::new(AwsAsgDriver::new(name, config)?)
         }
         DriverKind::Http {
             url,

@@ -21,4 +21,9 @@ pub(crate) struct RawDriver {
     pub(crate) timeout: Option<Spanned<String>>,
     pub(crate) url: Option<Spanned<String>>,
     pub(crate) token: Option<Spanned<String>>,
+    pub(crate) region: Option<Spanned<String>>,
+    pub(crate) group: Option<Spanned<String>>,
+    pub(crate) port: Option<Spanned<i64>>,
+    pub(crate) endpoint: Option<Spanned<String>>,
+    pub(crate) ec2_endpoint: Option<Spanned<String>>,
 }

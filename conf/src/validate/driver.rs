@@ -15,7 +15,7 @@ use super::value;
 
 /// Hint listing the kinds that work today.
 const KINDS_HINT: &str =
-    "use one of: static, process, exec, http (aws_asg and kubernetes are not supported yet)";
+    "use one of: static, process, exec, http, aws_asg (kubernetes is not supported yet)";
 
 /// Every driver, in file order.
 pub(super) fn drivers(
@@ -57,7 +57,23 @@ fn kind(
             reject_foreign_keys(kind, &["url", "token", "timeout"], raw, source)?;
             http(raw, &required, source)
         }
-        "aws_asg" | "kubernetes" => Err(source.error(
+        "aws_asg" => {
+            reject_foreign_keys(
+                kind,
+                &[
+                    "region",
+                    "group",
+                    "port",
+                    "endpoint",
+                    "ec2_endpoint",
+                    "timeout",
+                ],
+                raw,
+                source,
+            )?;
+            aws_asg(raw, &required, source)
+        }
+        "kubernetes" => Err(source.error(
             raw.kind.span(),
             format!("driver kind {kind} is not supported yet"),
             "use kind = \"exec\" or kind = \"http\" to call your cloud's API",
@@ -118,6 +134,39 @@ fn http(
     })
 }
 
+fn aws_asg(
+    raw: &RawDriver,
+    required: &Required<'_>,
+    source: &Source<'_>,
+) -> Result<DriverKind, ConfigError> {
+    let region = value::non_empty(
+        required.get(&raw.region, "region", "\"eu-west-1\"")?,
+        "region",
+        source,
+    )?;
+    let port = value::whole::<u16>(
+        required.get(&raw.port, "port", "8080")?,
+        "port",
+        (1, 65_535),
+        "the port the group's instances serve on, e.g. 8080",
+        source,
+    )?;
+    let group = match &raw.group {
+        Some(group) => value::non_empty(group, "group", source)?,
+        None => "{pool}".to_owned(),
+    };
+    let endpoint =
+        |value: &Option<Spanned<String>>| value.as_ref().map(|v| url(v, source)).transpose();
+    Ok(DriverKind::AwsAsg {
+        region,
+        group,
+        port,
+        endpoint: endpoint(&raw.endpoint)?,
+        ec2_endpoint: endpoint(&raw.ec2_endpoint)?,
+        timeout: timeout(raw, Duration::from_secs(10), source)?,
+    })
+}
+
 /// Keys of every kind that are present, with the span of their values.
 fn present_keys(raw: &RawDriver) -> Vec<(&'static str, Range<usize>)> {
     fn span<T>(value: Option<&Spanned<T>>) -> Option<Range<usize>> {
@@ -134,6 +183,11 @@ fn present_keys(raw: &RawDriver) -> Vec<(&'static str, Range<usize>)> {
         ("timeout", span(raw.timeout.as_ref())),
         ("url", span(raw.url.as_ref())),
         ("token", span(raw.token.as_ref())),
+        ("region", span(raw.region.as_ref())),
+        ("group", span(raw.group.as_ref())),
+        ("port", span(raw.port.as_ref())),
+        ("endpoint", span(raw.endpoint.as_ref())),
+        ("ec2_endpoint", span(raw.ec2_endpoint.as_ref())),
     ]
     .into_iter()
     .filter_map(|(key, span)| Some((key, span?)))
@@ -159,7 +213,7 @@ fn reject_foreign_keys(
     } else {
         format!("kind, {}", allowed.join(", "))
     };
-    let article = if matches!(kind, "exec" | "http") {
+    let article = if matches!(kind, "exec" | "http" | "aws_asg") {
         "an"
     } else {
         "a"

@@ -1,5 +1,6 @@
 //! The [`Driver`] trait through which the loop launches and removes instances, and the
-//! built-in drivers: [`StaticDriver`], [`ProcessDriver`], [`ExecDriver`], [`HttpDriver`].
+//! built-in drivers: [`StaticDriver`], [`ProcessDriver`], [`ExecDriver`], [`HttpDriver`],
+//! [`AwsAsgDriver`].
 //!
 //! Contract: `set_target(pool, n)` is absolute and idempotent (the same `n` twice is one
 //! change); scale-down goes through `remove(pool, ids)`, which removes the named
@@ -8,6 +9,7 @@
 //! check, never the driver's. Failures are classified ([`DriverError`]) so the loop can
 //! back off the right way.
 
+mod aws_asg;
 mod error;
 mod exec;
 mod http;
@@ -21,6 +23,7 @@ use serde::Serialize;
 
 use crate::instance::{Instance, InstanceId};
 
+pub use aws_asg::{AwsAsgConfig, AwsAsgDriver};
 pub use error::{DriverError, DriverErrorKind};
 pub use exec::{ExecDriver, ExecDriverConfig};
 pub use http::{HttpDriver, HttpDriverConfig};
