@@ -150,6 +150,17 @@ impl ProxyHttp for Gateway {
             respond::plain(session, 400, body, None).await?;
             return Ok(true);
         }
+        if unsupported_coding(session.req_header()) {
+            // A coding besides chunked would be lost on the way upstream: the
+            // body is relayed dechunked and chunked again (RFC 9112, 6.1).
+            let body = Bytes::from_static(
+                b"tidegate: only Transfer-Encoding: chunked is supported on requests\n",
+            );
+            session.set_keepalive(None);
+            respond::plain(session, 501, body, None).await?;
+            return Ok(true);
+        }
+        remove_dot_segments(session.req_header_mut());
         let pool = {
             let routing = self.routing.load();
             let req = session.req_header();
@@ -225,6 +236,14 @@ impl ProxyHttp for Gateway {
             upstream_request.insert_header(X_FORWARDED_FOR, forwarded)?;
         }
         upstream_request.insert_header(X_FORWARDED_PROTO, self.scheme.clone())?;
+        let http1_client = session.req_header().version < http::Version::HTTP_2;
+        let http1_pool = ctx
+            .pool
+            .as_ref()
+            .is_some_and(|pool| pool.protocol() == UpstreamProtocol::Http1);
+        if http1_client && http1_pool {
+            to_origin_form(upstream_request)?;
+        }
         if upstream_request.headers.get(HOST).is_none() && upstream_request.uri.host().is_none() {
             // An HTTP/1.0 client may leave Host out; its request goes upstream in
             // HTTP/1.1, which needs one: the backend's address, as nginx sends.
@@ -419,6 +438,60 @@ fn forwarded_for(prior: Option<&HeaderValue>, client: IpAddr) -> Result<HeaderVa
 }
 
 /// The request's host: the URI authority (HTTP/2, absolute form) or `Host`.
+/// An absolute-form target (`GET http://host/path`) in origin form, its
+/// authority as Host (RFC 9112, 3.2.1-3.2.2): a backend behind a reverse
+/// proxy expects what a client would send it directly.
+fn to_origin_form(req: &mut RequestHeader) -> Result<()> {
+    let raw = req.raw_path();
+    let absolute = raw.len() > 7
+        && (raw[..7].eq_ignore_ascii_case(b"http://")
+            || raw.len() > 8 && raw[..8].eq_ignore_ascii_case(b"https://"));
+    if !absolute {
+        return Ok(());
+    }
+    let Ok(uri) = http::Uri::try_from(raw) else {
+        return Ok(());
+    };
+    let (Some(authority), Ok(origin)) = (
+        uri.authority().cloned(),
+        uri.path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .parse::<http::Uri>(),
+    ) else {
+        return Ok(());
+    };
+    req.set_uri(origin);
+    req.insert_header(HOST, authority.as_str())?;
+    Ok(())
+}
+
+/// Whether a request's `Transfer-Encoding` names a coding other than chunked.
+fn unsupported_coding(req: &RequestHeader) -> bool {
+    req.headers
+        .get_all(http::header::TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(b"chunked"))
+}
+
+/// Rewrites the request's path without its dot segments, so it is routed, and
+/// sent upstream, as the backend will resolve it.
+fn remove_dot_segments(req: &mut RequestHeader) {
+    let Some(path) = request::without_dot_segments(req.uri.path()) else {
+        return;
+    };
+    let path_and_query = match req.uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut parts = req.uri.clone().into_parts();
+    parts.path_and_query = path_and_query.parse().ok();
+    if let Ok(uri) = http::Uri::from_parts(parts) {
+        req.set_uri(uri);
+    }
+}
+
 /// What makes a request's Host field a bad request (RFC 9112, 3.2): missing
 /// from an HTTP/1.1 request that names no authority in its target, or not a
 /// valid host and port.

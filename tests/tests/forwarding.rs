@@ -772,3 +772,72 @@ async fn a_tls_client_that_offers_only_http10_by_alpn_is_served() {
     assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
     assert!(got.ends_with("\r\n\r\nok\n"), "{got}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_is_routed_and_sent_upstream_without_its_dot_segments() {
+    let mut backend = ScriptedBackend::start(script).await;
+    // The pool of /static has nothing behind it: a request routed there fails.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = config_file(&format!(
+        "[server]\nthreads = 1\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
+         [[route]]\npath_prefix = \"/static\"\npool = \"static\"\n\n\
+         [[route]]\npool = \"p\"\n\n\
+         [pool.static]\nbackends = [\"{dead}\"]\n\n\
+         [pool.p]\nbackends = [\"{}\"]\n",
+        backend.addr
+    ));
+    let proxy = proxy(&config, 1);
+    for (sent, seen) in [
+        ("/static/../after?q=1", "/after?q=1"),
+        ("/static/%2e%2e/x/./y", "/x/y"),
+    ] {
+        let request = format!("GET {sent} HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n");
+        let got = exchange(proxy.addr(), request.as_bytes()).await;
+        assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{sent}: {got}");
+        let upstream = backend.next_request().await;
+        assert!(
+            upstream.starts_with(&format!("GET {seen} HTTP/1.1\r\n")),
+            "{sent}: {upstream}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_absolute_form_target_goes_upstream_in_origin_form_and_codings_are_refused() {
+    let mut backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    let got = exchange(
+        proxy.addr(),
+        b"GET http://api.example.com/items?page=2 HTTP/1.1\r\nhost: api.example.com\r\n\
+          connection: close\r\n\r\n",
+    )
+    .await;
+    assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+    let upstream = backend.next_request().await;
+    assert!(
+        upstream.starts_with("GET /items?page=2 HTTP/1.1\r\n"),
+        "{upstream}"
+    );
+    assert!(
+        upstream
+            .to_ascii_lowercase()
+            .contains("host: api.example.com\r\n"),
+        "{upstream}"
+    );
+    // A coding the proxy would drop on the way is refused, not mangled.
+    let got = exchange(
+        proxy.addr(),
+        b"POST /upload HTTP/1.1\r\nhost: a\r\ntransfer-encoding: gzip, chunked\r\n\r\n\
+          3\r\nabc\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(got.starts_with("HTTP/1.1 501 "), "{got}");
+    assert_eq!(
+        backend.accepted(),
+        1,
+        "the refused upload never reached the backend"
+    );
+}

@@ -108,29 +108,19 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<u
     Ok(Some(count))
 }
 
-/// Which audit events to return; a parameter left empty (`?pool=&limit=`)
-/// counts as absent.
+/// Which audit events to return.
 #[derive(Debug, Deserialize)]
 pub struct EventQuery {
-    /// Only this pool's events.
+    /// Only this pool's events; left empty (`?pool=`), every pool's.
     #[serde(default, deserialize_with = "empty_as_none")]
     pub pool: Option<String>,
     /// At most this many, newest first (default 100).
-    #[serde(default, deserialize_with = "empty_as_none")]
     pub limit: Option<u32>,
 }
 
-/// A query parameter parsed as `T`, or `None` when it is empty.
-fn empty_as_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: std::str::FromStr,
-    T::Err: std::fmt::Display,
-{
-    match Option::<String>::deserialize(deserializer)? {
-        Some(text) if !text.is_empty() => text.parse().map(Some).map_err(serde::de::Error::custom),
-        _ => Ok(None),
-    }
+/// A query parameter, or `None` when it is empty.
+fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.filter(|text| !text.is_empty()))
 }
 
 /// Audit events, newest first.

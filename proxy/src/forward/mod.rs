@@ -316,6 +316,10 @@ impl Forwarder {
             None => None,
         };
         let path = target.split_once('?').map_or(target, |(path, _)| path);
+        if request::without_dot_segments(path).is_some() {
+            // Routed, and sent upstream, without them on Pingora's path.
+            return Err(Parse::Elsewhere);
+        }
         let pool = {
             let routing = self.routing.load();
             let pool = routing.route(host_text, path).ok_or(Parse::Elsewhere)?;
