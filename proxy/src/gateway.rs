@@ -104,6 +104,9 @@ pub struct RequestCtx {
     sent_at: Nanos,
     answered: bool,
     no_backend: bool,
+    /// The backend that last failed to connect, the kind of failure and its
+    /// cause: what a client is told when no backend is left after it.
+    last_failure: Option<(std::net::SocketAddr, &'static str, String)>,
 }
 
 impl RequestCtx {
@@ -307,7 +310,10 @@ impl ProxyHttp for Gateway {
             answered: ctx.answered,
             retries: ctx.retries.count(),
             duration: self.clock.now().saturating_sub(ctx.started),
-            error: e.map_or("", |e| e.etype().as_str()),
+            error: match (&ctx.last_failure, ctx.no_backend) {
+                (Some((_, kind, _)), true) => kind,
+                _ => e.map_or("", |e| e.etype().as_str()),
+            },
         }
         .record(self.access_log);
     }
@@ -320,6 +326,14 @@ impl ProxyHttp for Gateway {
         mut e: Box<Error>,
     ) -> Box<Error> {
         ctx.record_failure(Failure::Connect, self.clock.now());
+        if let Some(guard) = &ctx.upstream {
+            let cause = e
+                .cause
+                .as_ref()
+                .map(|cause| cause.to_string().replace('\n', " "))
+                .unwrap_or_default();
+            ctx.last_failure = Some((guard.backend().addr(), e.etype().as_str(), cause));
+        }
         ctx.leave_backend();
         e.set_retry(ctx.take_retry());
         e
@@ -545,7 +559,16 @@ fn failure_body(e: &Error, ctx: &RequestCtx, code: u16) -> Bytes {
         return Bytes::from(format!("tidegate: {}\n", e.etype().as_str()));
     };
     if ctx.no_backend {
-        return pool.no_backend_body();
+        return match &ctx.last_failure {
+            // Every backend it could try failed: say how the last one did.
+            Some((backend, kind, cause)) if cause.is_empty() => {
+                request::failure_body(pool, Some(*backend), code, kind)
+            }
+            Some((backend, kind, cause)) => {
+                request::failure_body(pool, Some(*backend), code, &format!("{kind}: {cause}"))
+            }
+            None => pool.no_backend_body(),
+        };
     }
     let backend = ctx
         .upstream

@@ -841,3 +841,23 @@ async fn an_absolute_form_target_goes_upstream_in_origin_form_and_codings_are_re
         "the refused upload never reached the backend"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_every_backend_failed_the_answer_says_how_the_last_one_did() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (_config, proxy) = proxy_for(dead);
+    let expected = format!("tidegate: pool \"p\" failed at backend {dead} (ConnectRefused");
+    // The own path, and Pingora's (a chunked upload goes there).
+    for request in [
+        &b"GET /a HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n"[..],
+        b"POST /b HTTP/1.1\r\nhost: a\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n\
+          1\r\nx\r\n0\r\n\r\n",
+    ] {
+        let got = exchange(proxy.addr(), request).await;
+        assert!(got.starts_with("HTTP/1.1 502 "), "{got}");
+        assert!(got.contains(&expected), "{got}");
+    }
+}

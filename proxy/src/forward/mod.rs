@@ -400,13 +400,21 @@ impl Forwarder {
         // The backend of the last kept-alive connection found closed: tried
         // again, on a new connection, when no other backend is left.
         let mut stale: Option<Arc<Member>> = None;
+        // The backend that last failed to connect, and how: what the client is
+        // told when no backend is left after it.
+        let mut last_failure: Option<(SocketAddr, &'static str)> = None;
         loop {
             let (member, fresh) = match pool.pick(self.clock.now(), region, &tried) {
                 Some(member) => (Arc::clone(member), false),
                 None => match stale.take() {
                     Some(member) => (member, true),
                     None => {
-                        let body = pool.no_backend_body();
+                        let (body, error) = match last_failure {
+                            Some((addr, kind)) => {
+                                (request::failure_body(pool, Some(addr), 502, kind), kind)
+                            }
+                            None => (pool.no_backend_body(), "HTTPStatus"),
+                        };
                         return self
                             .answer(
                                 conn,
@@ -416,7 +424,7 @@ impl Forwarder {
                                 close || req.http10,
                                 None,
                                 retries.count(),
-                                "HTTPStatus",
+                                error,
                             )
                             .await;
                     }
@@ -443,6 +451,7 @@ impl Forwarder {
                 // The backend could not be reached, or dropped a new connection
                 // before any answer: another backend, within the budget.
                 Attempt::ConnectFailed(kind) | Attempt::Unanswered(kind) => {
+                    last_failure = Some((backend.addr(), kind));
                     outlier::record_failure(pool, &member, Failure::Connect, now());
                     tried.push(Arc::clone(&backend));
                     if retries.take(pool) {
