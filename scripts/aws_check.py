@@ -4,8 +4,11 @@ Starts `moto_server` and `tidegate run` on 127.0.0.1 with free ports, creates an
 Auto Scaling group with boto3, and checks through the AWS API and Tidegate's admin
 API that the driver raises the group to the pool's min, lists its instances by
 private address, and on a scale-down drains a member and terminates that very
-instance with the group's desired capacity lowered. Exits non-zero on the first
-failed check. Usage: aws_check.py TIDEGATE_BINARY
+instance with the group's desired capacity lowered. That Tidegate has no AWS_*
+keys: it takes an instance role's credentials from moto's emulation of the EC2
+instance metadata service (IMDSv2). A second Tidegate then reads the group with
+keys from the environment and the metadata service off. Exits non-zero on the
+first failed check. Usage: aws_check.py TIDEGATE_BINARY
 """
 
 import json
@@ -65,7 +68,15 @@ def main():
     work = tempfile.mkdtemp(prefix="aws-check-")
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # The instance role's credentials, from moto's metadata service.
+    role_env = dict(base_env, AWS_EC2_METADATA_SERVICE_ENDPOINT=endpoint)
+    keys_env = dict(
+        base_env,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     processes = []
     try:
         moto_log = open(os.path.join(work, "moto.log"), "w")
@@ -98,8 +109,7 @@ def main():
         )
 
         config = os.path.join(work, "tidegate.toml")
-        with open(config, "w") as f:
-            f.write(f"""[admin]
+        write_config = lambda path, minimum: open(path, "w").write(f"""[admin]
 address = "127.0.0.1:0"
 
 [[listener]]
@@ -110,7 +120,7 @@ policy = "least_conn"
 
 [pool.agents.scaler]
 driver = "cloud"
-min = 2
+min = {minimum}
 max = 4
 
 [driver.cloud]
@@ -122,18 +132,24 @@ endpoint = "{endpoint}"
 ec2_endpoint = "{endpoint}"
 timeout = "5s"
 """)
-        out = open(os.path.join(work, "tidegate.out"), "w+")
-        err = open(os.path.join(work, "tidegate.err"), "w")
-        processes.append(subprocess.Popen([binary, "run", "-c", config], stdout=out, stderr=err, env=env))
+        write_config(config, 2)
 
-        def admin_address():
-            out.seek(0)
-            for line in out.read().splitlines():
-                if "admin on http://" in line:
-                    return line.rsplit("http://", 1)[1]
-            return None
+        def start(name, env):
+            """Starts `tidegate run` on `config`; returns its admin address."""
+            out = open(os.path.join(work, f"{name}.out"), "w+")
+            err = open(os.path.join(work, f"{name}.err"), "w")
+            processes.append(subprocess.Popen([binary, "run", "-c", config], stdout=out, stderr=err, env=env))
 
-        address = wait_for("tidegate's admin address", admin_address)
+            def admin_address():
+                out.seek(0)
+                for line in out.read().splitlines():
+                    if "admin on http://" in line:
+                        return line.rsplit("http://", 1)[1]
+                return None
+
+            return wait_for(f"{name}'s admin address", admin_address)
+
+        address = start("tidegate-role", role_env)
 
         # Up to min: the group's desired capacity, and the pool's members.
         wait_for("desired capacity 2", lambda: group(autoscaling)["DesiredCapacity"] == 2)
@@ -145,7 +161,7 @@ timeout = "5s"
             for i in r["Instances"]
         }
 
-        def members():
+        def members(address=address):
             backends = admin(address, "/api/v1/pools/agents")["backends"]
             return sorted((b["address"], b["region"]) for b in backends)
 
@@ -163,6 +179,18 @@ timeout = "5s"
         actions = [(a["action"]["kind"], a["result"]["status"]) for e in events for a in e["actions"]]
         assert ("drain", "ok") in actions and ("remove", "ok") in actions, actions
         print(f"aws-check: scaled down to 1; drained and terminated the other instance, kept {kept}")
+        moto_log.flush()
+        served = open(os.path.join(work, "moto.log")).read()
+        for call in ["PUT /latest/api/token", "GET /latest/meta-data/iam/security-credentials/"]:
+            assert call in served, f"the instance role's credentials were not fetched: no {call}"
+        print("aws-check: credentials came from the instance metadata service (IMDSv2)")
+
+        # A second Tidegate with keys in the environment and the metadata service off.
+        processes.pop().terminate()
+        write_config(config, 1)
+        address = start("tidegate-keys", keys_env)
+        wait_for(f"the second proxy to find {kept}", lambda: [a for a, _ in members(address)] == [kept])
+        print("aws-check: with keys from the environment, the group's member is found as well")
     finally:
         for process in reversed(processes):
             process.terminate()

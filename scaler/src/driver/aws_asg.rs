@@ -7,9 +7,12 @@
 //! | remove | `TerminateInstanceInAutoScalingGroup` with `ShouldDecrementDesiredCapacity=true`, one per named instance |
 //!
 //! Calls are the Query APIs over HTTPS (or plain HTTP for a local endpoint), signed
-//! with Signature Version 4 from the standard environment variables
-//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and, for temporary credentials,
-//! `AWS_SESSION_TOKEN`, read at every call so rotated keys take effect. An
+//! with Signature Version 4. The credentials are, as the AWS SDKs find them, the
+//! standard environment variables `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+//! `AWS_SESSION_TOKEN` (read at every call, so rotated keys take effect), else the
+//! instance role's from the EC2 instance metadata service (IMDSv2, at
+//! `AWS_EC2_METADATA_SERVICE_ENDPOINT` or 169.254.169.254; off with
+//! `AWS_EC2_METADATA_DISABLED=true`), kept until five minutes before they expire. An
 //! instance's address is its private IPv4 address and the configured port; its
 //! region is the group's AWS region. Members that are terminating, detaching or
 //! have no address yet are left out. Throttling is `RateLimited`, 5xx answers,
@@ -39,6 +42,15 @@ const AUTOSCALING_VERSION: &str = "2011-01-01";
 
 /// The EC2 Query API version.
 const EC2_VERSION: &str = "2016-11-15";
+
+/// The instance metadata service of EC2.
+const IMDS: &str = "http://169.254.169.254";
+
+/// How long one call to the instance metadata service may take.
+const IMDS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Instance-role credentials are fetched again this long before they expire.
+const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
 
 /// The form body's media type, as signed.
 const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
@@ -129,6 +141,10 @@ pub struct AwsAsgDriver {
     autoscaling: Endpoint,
     ec2: Endpoint,
     tls: tokio_rustls::TlsConnector,
+    /// The instance metadata service; `None` when switched off.
+    imds: Option<Endpoint>,
+    /// The instance role's credentials and when they expire.
+    role: tokio::sync::Mutex<Option<(Credentials, SystemTime)>>,
 }
 
 impl fmt::Debug for AwsAsgDriver {
@@ -141,6 +157,7 @@ impl fmt::Debug for AwsAsgDriver {
 }
 
 /// The signing credentials of one call.
+#[derive(Clone)]
 struct Credentials {
     access_key: String,
     secret_key: String,
@@ -148,22 +165,25 @@ struct Credentials {
 }
 
 impl Credentials {
-    /// The standard environment variables, read now.
-    fn from_env() -> Result<Self, DriverError> {
+    /// The standard environment variables, read now, when they are set.
+    fn from_env() -> Option<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-            (Some(access_key), Some(secret_key)) => Ok(Self {
-                access_key,
-                secret_key,
-                session_token: var("AWS_SESSION_TOKEN"),
-            }),
-            _ => Err(DriverError::Permanent(
-                "aws_asg driver: no AWS credentials; set AWS_ACCESS_KEY_ID and \
-                 AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)"
-                    .to_owned(),
-            )),
-        }
+        Some(Self {
+            access_key: var("AWS_ACCESS_KEY_ID")?,
+            secret_key: var("AWS_SECRET_ACCESS_KEY")?,
+            session_token: var("AWS_SESSION_TOKEN"),
+        })
     }
+}
+
+/// The instance role's credentials as the metadata service gives them.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RoleCredentials {
+    access_key_id: String,
+    secret_access_key: String,
+    token: String,
+    expiration: String,
 }
 
 impl AwsAsgDriver {
@@ -205,13 +225,127 @@ impl AwsAsgDriver {
             .map_err(|e| ScalerError::invalid("tls", "", e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        let imds_off = std::env::var("AWS_EC2_METADATA_DISABLED")
+            .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+        let imds = if imds_off {
+            None
+        } else {
+            let url = std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| IMDS.to_owned());
+            Some(Endpoint::parse("ec2", url.trim_end_matches('/'))?)
+        };
         Ok(Self {
             name: name.into(),
             config,
             autoscaling,
             ec2,
             tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
+            imds,
+            role: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// The credentials of the next call: the environment's, else the instance
+    /// role's (cached until shortly before they expire).
+    async fn credentials(&self) -> Result<Credentials, DriverError> {
+        if let Some(credentials) = Credentials::from_env() {
+            return Ok(credentials);
+        }
+        let Some(imds) = &self.imds else {
+            return Err(DriverError::Permanent(
+                "aws_asg driver: no AWS credentials; set AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or \
+                 give the instance a role and leave the metadata service on"
+                    .to_owned(),
+            ));
+        };
+        let mut role = self.role.lock().await;
+        if let Some((credentials, expires)) = role.as_ref() {
+            if SystemTime::now() + REFRESH_BEFORE_EXPIRY < *expires {
+                return Ok(credentials.clone());
+            }
+        }
+        let fetched = tokio::time::timeout(3 * IMDS_TIMEOUT, self.role_credentials(imds))
+            .await
+            .unwrap_or_else(|_| Err("timed out".to_owned()))
+            .map_err(|e| {
+                DriverError::Transient(format!(
+                    "aws_asg driver: no AWS credentials in the environment, and none from \
+                     the instance metadata service at {}: {e}",
+                    imds.host
+                ))
+            })?;
+        *role = Some(fetched.clone());
+        Ok(fetched.0)
+    }
+
+    /// One call to the metadata service: with `token` (IMDSv2's session
+    /// token), or without it to ask for one.
+    async fn imds_call(
+        &self,
+        imds: &Endpoint,
+        method: http::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> Result<String, String> {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(HOST, &imds.host);
+        let request = match token {
+            Some(token) => request.header("x-aws-ec2-metadata-token", token),
+            None => request.header("x-aws-ec2-metadata-token-ttl-seconds", "21600"),
+        };
+        let request = request
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let (status, body) = tokio::time::timeout(IMDS_TIMEOUT, self.send(imds, request))
+            .await
+            .map_err(|_| format!("{path} timed out"))??;
+        if !status.is_success() {
+            return Err(format!("{path} answered {status}"));
+        }
+        Ok(String::from_utf8_lossy(&body).trim().to_owned())
+    }
+
+    /// Fetches the instance role's credentials from the metadata service (IMDSv2).
+    async fn role_credentials(&self, imds: &Endpoint) -> Result<(Credentials, SystemTime), String> {
+        let token = self
+            .imds_call(imds, http::Method::PUT, "/latest/api/token", None)
+            .await?;
+        let path = "/latest/meta-data/iam/security-credentials/";
+        let roles = self
+            .imds_call(imds, http::Method::GET, path, Some(&token))
+            .await?;
+        let role = roles
+            .lines()
+            .next()
+            .filter(|r| !r.is_empty())
+            .ok_or("the instance has no role")?;
+        let document = self
+            .imds_call(
+                imds,
+                http::Method::GET,
+                &format!("{path}{role}"),
+                Some(&token),
+            )
+            .await?;
+        let found: RoleCredentials =
+            serde_json::from_str(&document).map_err(|e| format!("role {role}: {e}"))?;
+        let expires = chrono::DateTime::parse_from_rfc3339(&found.expiration)
+            .ok()
+            .and_then(|t| u64::try_from(t.timestamp()).ok())
+            .map_or(SystemTime::now(), |secs| {
+                SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+            });
+        let credentials = Credentials {
+            access_key: found.access_key_id,
+            secret_key: found.secret_access_key,
+            session_token: Some(found.token),
+        };
+        Ok((credentials, expires))
     }
 
     /// The group that holds `pool`'s instances.
@@ -226,7 +360,7 @@ impl AwsAsgDriver {
         action: &str,
         params: &[(String, String)],
     ) -> Result<String, DriverError> {
-        let credentials = Credentials::from_env()?;
+        let credentials = self.credentials().await?;
         let version = if endpoint.service == "ec2" {
             EC2_VERSION
         } else {
@@ -248,8 +382,8 @@ impl AwsAsgDriver {
             now,
             body.as_bytes(),
         );
-        let scheme = if endpoint.https { "https" } else { "http" };
-        let mut request = Request::post(format!("{scheme}://{}/", endpoint.host))
+        // Origin form: the connection is already to the endpoint.
+        let mut request = Request::post("/")
             .header(HOST, &endpoint.host)
             .header(CONTENT_TYPE, FORM)
             .header("x-amz-date", &signed.amz_date)
