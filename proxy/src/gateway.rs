@@ -147,6 +147,12 @@ impl ProxyHttp for Gateway {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         ctx.started = self.clock.now();
+        if head_size(session.req_header()) > MAX_REQUEST_HEAD {
+            let body = Bytes::from_static(b"tidegate: the request's header fields are too large\n");
+            session.set_keepalive(None);
+            respond::plain(session, 431, body, None).await?;
+            return Ok(true);
+        }
         if let Some(problem) = host_problem(session.req_header()) {
             let body = Bytes::from(format!("tidegate: bad request: {problem}\n"));
             session.set_keepalive(None);
@@ -477,6 +483,21 @@ fn to_origin_form(req: &mut RequestHeader) -> Result<()> {
     req.set_uri(origin);
     req.insert_header(HOST, authority.as_str())?;
     Ok(())
+}
+
+/// The largest request head forwarded: four times the own path's 16 KiB, as
+/// Pingora reads heads of up to a megabyte (HAProxy's default is 16 KiB,
+/// nginx's 32 KiB).
+const MAX_REQUEST_HEAD: usize = 64 * 1024;
+
+/// About how many bytes `req`'s head took on the wire.
+fn head_size(req: &RequestHeader) -> usize {
+    let fields: usize = req
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    req.raw_path().len() + req.method.as_str().len() + fields + 12
 }
 
 /// Whether a request's `Transfer-Encoding` names a coding other than chunked.

@@ -861,3 +861,33 @@ async fn when_every_backend_failed_the_answer_says_how_the_last_one_did() {
         assert!(got.contains(&expected), "{got}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_over_64_kib_is_refused_with_431() {
+    let backend = ScriptedBackend::start(script).await;
+    let (_config, proxy) = proxy_for(backend.addr);
+    let mut request = b"GET /big HTTP/1.1\r\nhost: a\r\n".to_vec();
+    for i in 0..80 {
+        request.extend_from_slice(format!("x-field-{i}: {}\r\n", "v".repeat(1000)).as_bytes());
+    }
+    request.extend_from_slice(b"connection: close\r\n\r\n");
+    let got = exchange(proxy.addr(), &request).await;
+    assert!(
+        got.starts_with("HTTP/1.1 431 "),
+        "{}",
+        &got[..got.len().min(200)]
+    );
+    assert_eq!(backend.accepted(), 0, "nothing went upstream");
+    // 40 KiB still passes.
+    let mut request = b"GET /fine HTTP/1.1\r\nhost: a\r\n".to_vec();
+    for i in 0..40 {
+        request.extend_from_slice(format!("x-field-{i}: {}\r\n", "v".repeat(1000)).as_bytes());
+    }
+    request.extend_from_slice(b"connection: close\r\n\r\n");
+    let got = exchange(proxy.addr(), &request).await;
+    assert!(
+        got.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        &got[..got.len().min(200)]
+    );
+}
