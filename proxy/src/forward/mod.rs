@@ -57,6 +57,11 @@ const MAX_HEADERS: usize = 64;
 /// The largest request head taken here; a larger one goes to Pingora.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 
+/// The largest request head at all: a larger one is answered 431. Heads
+/// between this and [`MAX_REQUEST_HEAD`] are read whole here, within the
+/// request's deadline, and then handed to Pingora.
+const MAX_HEAD: usize = 64 * 1024;
+
 /// The largest request body taken here (it is read whole, so a failed
 /// attempt can be retried); a larger one goes to Pingora.
 const MAX_REQUEST_BODY: usize = 64 * 1024;
@@ -72,6 +77,10 @@ const RELAY_READ: usize = 16 * 1024;
 
 /// How long a client may take to send the rest of a request once it began.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a connection closed with an error answer keeps reading what the
+/// client still sends (nginx's `lingering_time` is 30 s, its timeout 5 s).
+const LINGER: Duration = Duration::from_secs(2);
 
 /// How long a backend may work on an answer before the proxy starts watching
 /// for the client to give up on it.
@@ -179,7 +188,8 @@ impl Forwarder {
             match self.parse(&buf, client) {
                 Ok(req) => break req,
                 Err(Parse::Partial) if buf.len() < MAX_REQUEST_HEAD => {}
-                Err(_) => {
+                Err(Parse::Partial) => return hand_over_whole_head(conn, buf, deadline).await,
+                Err(Parse::Elsewhere) => {
                     conn.rewind(&buf);
                     return Next::Pingora;
                 }
@@ -250,6 +260,10 @@ impl Forwarder {
         let head_len = match parsed.parse(buf) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Err(Parse::Partial),
+            // More fields than parsed here: the rest of the head is read first.
+            Err(httparse::Error::TooManyHeaders) if find(buf, b"\r\n\r\n").is_none() => {
+                return Err(Parse::Partial)
+            }
             Err(_) => return Err(Parse::Elsewhere),
         };
         let (Some(method), Some(target), Some(version @ (0 | 1))) =
@@ -807,6 +821,66 @@ async fn read_more<C: Client>(
         Ok(read) => read,
         Err(_) => Err(io::ErrorKind::TimedOut.into()),
     }
+}
+
+/// Reads the rest of a head too large to parse here, within `deadline`, and
+/// hands the connection to Pingora with all of it buffered; a head over
+/// [`MAX_HEAD`] is answered 431. So the whole head of every request arrives
+/// within the deadline, whichever path serves it.
+async fn hand_over_whole_head<C: Client>(
+    conn: &mut C,
+    mut buf: Vec<u8>,
+    deadline: tokio::time::Instant,
+) -> Next {
+    let mut searched = 0;
+    loop {
+        if find(&buf[searched..], b"\r\n\r\n").is_some() {
+            conn.rewind(&buf);
+            return Next::Pingora;
+        }
+        searched = buf.len().saturating_sub(3);
+        if buf.len() >= MAX_HEAD {
+            let body = b"tidegate: the request's header fields are too large\n";
+            let mut response = respond::head(431, body.len(), None, true);
+            response.extend_from_slice(body);
+            if conn.write_all(&response).await.is_ok() && conn.flush().await.is_ok() {
+                linger(conn).await;
+            }
+            return Next::Close;
+        }
+        match read_more(conn, &mut buf, false, deadline).await {
+            Ok(0) => return Next::Close,
+            Err(e) => return timed_out(conn, &e).await,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Closes the sending side and reads (and drops) what the client still sends
+/// for a little while: closing with unread bytes would reset the connection,
+/// and the reset can destroy the answer before the client reads it.
+async fn linger<C: Client>(conn: &mut C) {
+    if AsyncWriteExt::shutdown(conn).await.is_err() {
+        return;
+    }
+    let drain = async {
+        let mut sink = vec![0u8; RELAY_READ];
+        let mut left = MAX_HEAD * 16;
+        while left > 0 {
+            match conn.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
+/// Where `needle` starts in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 /// Ends a connection whose request failed to arrive: with a 408 when it was
