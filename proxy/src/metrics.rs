@@ -194,7 +194,10 @@ fn scaler_figures(autoscaler: &Autoscaler) {
             counter!("tidegate_scaler_decisions_total", "pool" => pool_label.clone(), "direction" => direction)
                 .absolute(count);
         }
-        if let Some(rps) = pool.forecast.as_ref().and_then(|f| f.forecast_rps()) {
+        if let Some(forecast) = pool.forecast.as_ref() {
+            // NaN until the first fit: the series is there from the start for
+            // every pool that forecasts, and says it has no value yet.
+            let rps = forecast.forecast_rps().unwrap_or(f64::NAN);
             gauge!("tidegate_forecast_requests_per_second", "pool" => pool_label).set(rps);
         }
     }

@@ -408,6 +408,48 @@ async fn metrics_under_load_pass_promtool() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_design_metric_is_there_from_the_start_for_a_forecasting_pool() {
+    let b = backend(0, None);
+    let config = config_file(&format!(
+        "{}[[listener]]\naddress = \"127.0.0.1:0\"\n\
+         [pool.s]\nbackends = [{}]\n\
+         [pool.s.scaler]\ndriver = \"fixed\"\nmin = 1\nmax = 1\npredictive = {{}}\n\
+         [driver.fixed]\nkind = \"static\"\n",
+        admin_table(),
+        backend_list(&[&b])
+    ));
+    let proxy = proxy_with_admin(&config, 1);
+    let answers = load(proxy.addr(), "/", &[], 20, 2).await;
+    assert!(failures(&answers).is_empty(), "{:?}", failures(&answers));
+    let api = proxy.admin_addr();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = admin(Method::GET, api, "/metrics", "").await.body;
+        if text.contains("tidegate_scaler_desired_instances") || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    promtool_check(&text);
+    for name in METRICS.iter().chain(&[
+        "tidegate_scaler_desired_instances",
+        "tidegate_scaler_decisions_total",
+        "tidegate_cost_per_hour",
+        "tidegate_driver_errors_total",
+    ]) {
+        assert!(
+            text.contains(name),
+            "{name} is missing from /metrics:\n{text}"
+        );
+    }
+    // A forecast needs days of history; until the first fit the series says NaN.
+    assert!(
+        text.contains("tidegate_forecast_requests_per_second{pool=\"s\"} NaN"),
+        "{text}"
+    );
+}
+
 /// Runs `promtool check metrics` on `text`; fails when promtool is missing.
 fn promtool_check(text: &str) {
     let mut child = Command::new("promtool")
