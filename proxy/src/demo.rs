@@ -170,6 +170,7 @@ fn print_banner(listeners: &[BoundListener], admin: Option<SocketAddr>, ports: &
 
   proxy      {url}   (listener region eu-west)
   admin      {admin_url}   (GET /api/v1/pools, /api/v1/pools/agents/scaler, /metrics)
+  dashboard  {admin_url}/   (open it in a browser: pools, backends, scaler decisions)
   pool demo    region_affinity, peak_ewma inside each region (routes /)
   pool agents  autoscaled by the process driver, 2 to 8 instances (routes /agents)
     eu-west  {} and {}  <- ten times slower
@@ -196,7 +197,7 @@ Watch it scale (pool agents: 2 to 8 processes of `tidegate backend`, 50 ms each)
   curl -X PUT -d '{{\"desired\":6}}' {admin_url}/api/v1/pools/agents/scaler
       set the count by hand ('{{\"desired\":null}}' hands it back; '{{\"paused\":true}}' holds it)
   tidegate demo --print-config
-      the TOML this demo runs
+      the TOML this demo runs (with placeholder ports for its built-in backends)
 
 Ctrl-C stops it.",
         backend(0),
