@@ -48,9 +48,15 @@ const PARENT_CHECK: Duration = Duration::from_millis(500);
 
 /// Resolves once the process that started this one has exited: this process
 /// then has another parent (it was adopted by init or a subreaper). Works when
-/// the parent was killed outright and could not stop its children itself.
+/// the parent was killed outright and could not stop its children itself. The
+/// parent is the one named by `TIDEGATE_PARENT_PID` (the process driver sets
+/// it), so a parent that died before this process got to look is seen too;
+/// without it, the parent at the first look.
 pub async fn parent_exited() {
-    let parent = std::os::unix::process::parent_id();
+    let parent = std::env::var("TIDEGATE_PARENT_PID")
+        .ok()
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(std::os::unix::process::parent_id);
     let mut ticks = tokio::time::interval(PARENT_CHECK);
     loop {
         ticks.tick().await;

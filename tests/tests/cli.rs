@@ -158,3 +158,28 @@ async fn the_demos_scaled_backends_exit_when_the_demo_is_killed() {
         }
     }
 }
+
+#[test]
+fn a_backend_whose_launcher_is_already_gone_exits_with_it() {
+    // The launcher named in TIDEGATE_PARENT_PID is not this backend's parent:
+    // it died before the backend could look, and the backend must not wait
+    // for a parent change that already happened.
+    let mut child = std::process::Command::new(tidegate_tests::tidegate_bin())
+        .args(["backend", "--port", "0", "--exit-with-parent"])
+        .env("TIDEGATE_PARENT_PID", "999999999")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the backend outlived its launcher by 10 s");
+}

@@ -61,6 +61,7 @@ impl Backend {
             .env("TIDEGATE_INSTANCE_ID", launch.id.as_str())
             .env("TIDEGATE_PORT", &port)
             .env("TIDEGATE_REGION", &region)
+            .env("TIDEGATE_PARENT_PID", std::process::id().to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .kill_on_drop(true);
