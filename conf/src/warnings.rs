@@ -66,8 +66,9 @@ impl Config {
     }
 }
 
-/// Schedule entries that hold their bounds for a single minute at a time: a
-/// fixed minute and no `duration` (as `"0 8 * * MON-FRI"` reads, 08:00 only).
+/// Schedule entries without a `duration` whose expression skips minutes
+/// (`"0 8 * * MON-FRI"`, `"*/5 * * * *"`, `"@daily"`): each match holds the
+/// bounds for one minute, which is rarely what a schedule is for.
 fn schedule_warnings(pool: &Pool) -> Vec<String> {
     let Some(scaler) = &pool.scaler else {
         return Vec::new();
@@ -78,13 +79,13 @@ fn schedule_warnings(pool: &Pool) -> Vec<String> {
         .filter(|entry| entry.duration.is_none())
         .filter(|entry| {
             let minute = entry.cron.split_whitespace().next().unwrap_or("*");
-            minute.bytes().all(|b| b.is_ascii_digit())
+            !matches!(minute, "*" | "0-59" | "*/1")
         })
         .map(|entry| {
             format!(
                 "pool \"{}\": schedule entry \"{}\" holds its bounds only during the minutes \
-                 it matches, a minute at a time; add duration = \"10h\" to hold them that long from \
-                 each match, or match every minute of the hours meant (\"* 8-17 * * MON-FRI\")",
+                 it matches, a minute at a time; add duration = \"...\" to hold them that long \
+                 from each match, or match every minute of the hours meant (e.g. \"* 8-17 * * *\")",
                 pool.name, entry.cron
             )
         })
@@ -162,6 +163,29 @@ tick = "10s"                     # virtual time per control-loop tick
 "#;
 
     #[test]
+    fn schedules_that_skip_minutes_warn_unless_they_have_a_duration() {
+        let warned = |cron: &str, duration: &str| {
+            let text = format!(
+                "[[listener]]\naddress = \"127.0.0.1:8080\"\n[pool.p]\nbackends = [\"127.0.0.1:9001\"]\n\
+                 [pool.p.scaler]\ndriver = \"s\"\nmax = 4\n\
+                 schedule = [{{ cron = \"{cron}\", min = 2{duration} }}]\n\
+                 [driver.s]\nkind = \"static\"\n"
+            );
+            !crate::parse(&text, "t.toml").unwrap().warnings().is_empty()
+        };
+        for cron in ["0 8 * * MON-FRI", "*/5 * * * *", "0,30 8 * * *", "@daily"] {
+            assert!(warned(cron, ""), "{cron}");
+            assert!(
+                !warned(cron, ", duration = \"1h\""),
+                "{cron} with a duration"
+            );
+        }
+        for cron in ["* 8-17 * * MON-FRI", "0-59 * * * *", "*/1 9 * * *"] {
+            assert!(!warned(cron, ""), "{cron}");
+        }
+    }
+
+    #[test]
     fn the_reference_configuration_loads_with_its_region_warnings() {
         let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/certs");
         let lookup = |name: &str| (name == "TIDEGATE_ADMIN_TOKEN").then(|| "secret".to_owned());
@@ -181,9 +205,9 @@ tick = "10s"                     # virtual time per control-loop tick
                 "pool \"agents\": fallback region \"eu-west\" has no backend yet; requests \
                  spill past it until backends of that region join",
                 "pool \"agents\": schedule entry \"0 8 * * MON-FRI\" holds its bounds only \
-                 during the minutes it matches, a minute at a time; add duration = \"10h\" to hold \
-                 them that long from each match, or match every minute of the hours meant \
-                 (\"* 8-17 * * MON-FRI\")",
+                 during the minutes it matches, a minute at a time; add duration = \"...\" to \
+                 hold them that long from each match, or match every minute of the hours meant \
+                 (e.g. \"* 8-17 * * *\")",
             ]
         );
     }

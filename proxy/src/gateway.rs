@@ -472,12 +472,18 @@ fn to_origin_form(req: &mut RequestHeader) -> Result<()> {
     let Ok(uri) = http::Uri::try_from(raw) else {
         return Ok(());
     };
-    let (Some(authority), Ok(origin)) = (
-        uri.authority().cloned(),
-        uri.path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .parse::<http::Uri>(),
-    ) else {
+    // "http://host?q" has an empty path: "/?q" in origin form.
+    let path = if uri.path().is_empty() {
+        "/"
+    } else {
+        uri.path()
+    };
+    let target = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    let (Some(authority), Ok(origin)) = (uri.authority().cloned(), target.parse::<http::Uri>())
+    else {
         return Ok(());
     };
     req.set_uri(origin);

@@ -25,6 +25,13 @@ pub async fn plain(
     if let Some(seconds) = retry_after {
         header.insert_header(http::header::RETRY_AFTER, seconds)?;
     }
+    // The answer to HEAD is the head alone; over HTTP/2 a body after it is a
+    // protocol error that resets the stream.
+    let body = if session.req_header().method == http::Method::HEAD {
+        Bytes::new()
+    } else {
+        body
+    };
     session.write_error_response(header, body).await
 }
 

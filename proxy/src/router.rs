@@ -69,7 +69,11 @@ impl Router {
 
     /// The target for a request, or `None` when no route matches.
     pub fn find(&self, host: Option<&str>, path: &str) -> Option<usize> {
-        if let Some(host) = host.map(strip_port).filter(|h| !h.is_empty()) {
+        // "api.example.com." names the same host as "api.example.com" (the
+        // root's label written out); matching it otherwise would let a client
+        // step around a host's routes.
+        let host = host.map(|h| strip_port(h).trim_end_matches('.'));
+        if let Some(host) = host.filter(|h| !h.is_empty()) {
             if host.bytes().any(|b| b.is_ascii_uppercase()) {
                 return self.find_host(&host.to_ascii_lowercase(), path);
             }
@@ -105,6 +109,24 @@ fn strip_port(host: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trailing_dot_names_the_same_host() {
+        let routes = [
+            route(Some(HostMatch::Exact("api.example.com".into())), "/"),
+            route(None, "/"),
+        ];
+        let router = Router::new(routes.iter().zip(0..));
+        for host in [
+            "api.example.com",
+            "API.example.com.",
+            "api.example.com.:8080",
+        ] {
+            assert_eq!(router.find(Some(host), "/x"), Some(0), "{host}");
+        }
+        assert_eq!(router.find(Some("other.com."), "/x"), Some(1));
+        assert_eq!(router.find(Some("."), "/x"), Some(1));
+    }
 
     fn route(host: Option<HostMatch>, prefix: &str) -> Route {
         Route {

@@ -827,6 +827,16 @@ async fn an_absolute_form_target_goes_upstream_in_origin_form_and_codings_are_re
             .contains("host: api.example.com\r\n"),
         "{upstream}"
     );
+    // No path, but a query: "/?q" upstream.
+    let got = exchange(
+        proxy.addr(),
+        b"GET http://api.example.com?q=1 HTTP/1.1\r\nhost: api.example.com\r\n\
+          connection: close\r\n\r\n",
+    )
+    .await;
+    assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+    let upstream = backend.next_request().await;
+    assert!(upstream.starts_with("GET /?q=1 HTTP/1.1\r\n"), "{upstream}");
     // A coding the proxy would drop on the way is refused, not mangled.
     let got = exchange(
         proxy.addr(),

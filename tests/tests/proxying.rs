@@ -135,6 +135,36 @@ async fn h2c_with_prior_knowledge_is_served_over_http2() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxys_own_answers_to_head_over_http2_are_heads_alone() {
+    // A pool with nothing behind it (502), and a path no route takes (404).
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = config_file(&format!(
+        "[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
+         [[route]]\npath_prefix = \"/down\"\npool = \"p\"\n\n\
+         [pool.p]\nbackends = [\"{dead}\"]\n"
+    ));
+    let proxy = proxy(&config, 1);
+    let h2: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
+    for (path, status) in [("/down/x", 502), ("/elsewhere", 404)] {
+        let request = http::Request::head(format!("http://{}{path}", proxy.addr()))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = h2.request(request).await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        let body = response.into_body().collect().await;
+        assert!(
+            body.is_ok_and(|b| b.to_bytes().is_empty()),
+            "{path}: a clean, empty HEAD answer"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_max_in_flight_the_pool_answers_503_with_retry_after() {
     let slow = backend(400, None);
     let config = config_file(&format!(
