@@ -244,6 +244,13 @@ pub fn proxy(config: &ConfigFile, listeners: usize) -> Process {
     spawn(&["run", "-c", path], "tidegate: listener", listeners)
 }
 
+/// An address on 127.0.0.1 that nothing listens on: connections to it are refused.
+pub fn refused_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+}
+
 /// `"127.0.0.1:A", "127.0.0.1:B"` for a TOML array of backends.
 pub fn backend_list(backends: &[&Process]) -> String {
     backends

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tidegate_tests::{
-    certificate, config_file, proxy, tls_client, tls_connect, ConfigFile, Process,
+    certificate, config_file, proxy, refused_port, tls_client, tls_connect, ConfigFile, Process,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -697,10 +697,7 @@ async fn a_tls_client_that_gives_up_abandons_its_request_upstream() {
 async fn the_proxys_own_error_answer_to_head_is_a_head_alone() {
     let backend = ScriptedBackend::start(script).await;
     // A port nothing listens on.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = refused_port();
     let config = config_file(&format!(
         "[server]\nthreads = 1\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
          [[route]]\npath_prefix = \"/dead\"\npool = \"dead\"\n\n\
@@ -777,10 +774,7 @@ async fn a_tls_client_that_offers_only_http10_by_alpn_is_served() {
 async fn a_path_is_routed_and_sent_upstream_without_its_dot_segments() {
     let mut backend = ScriptedBackend::start(script).await;
     // The pool of /static has nothing behind it: a request routed there fails.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = refused_port();
     let config = config_file(&format!(
         "[server]\nthreads = 1\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
          [[route]]\npath_prefix = \"/static\"\npool = \"static\"\n\n\
@@ -854,10 +848,7 @@ async fn an_absolute_form_target_goes_upstream_in_origin_form_and_codings_are_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_every_backend_failed_the_answer_says_how_the_last_one_did() {
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = refused_port();
     let (_config, proxy) = proxy_for(dead);
     let expected = format!("tidegate: pool \"p\" failed at backend {dead} (ConnectRefused");
     // The own path, and Pingora's (a chunked upload goes there).
@@ -872,32 +863,26 @@ async fn when_every_backend_failed_the_answer_says_how_the_last_one_did() {
     }
 }
 
+/// A GET of `path` with `fields` header fields of 1,000 bytes each, asking to close.
+fn large_head(path: &str, fields: usize) -> Vec<u8> {
+    let mut request = format!("GET {path} HTTP/1.1\r\nhost: a\r\n").into_bytes();
+    for i in 0..fields {
+        request.extend_from_slice(format!("x-field-{i}: {}\r\n", "v".repeat(1000)).as_bytes());
+    }
+    request.extend_from_slice(b"connection: close\r\n\r\n");
+    request
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_over_64_kib_is_refused_with_431() {
     let backend = ScriptedBackend::start(script).await;
     let (_config, proxy) = proxy_for(backend.addr);
-    let mut request = b"GET /big HTTP/1.1\r\nhost: a\r\n".to_vec();
-    for i in 0..80 {
-        request.extend_from_slice(format!("x-field-{i}: {}\r\n", "v".repeat(1000)).as_bytes());
-    }
-    request.extend_from_slice(b"connection: close\r\n\r\n");
-    let got = exchange(proxy.addr(), &request).await;
-    assert!(
-        got.starts_with("HTTP/1.1 431 "),
-        "{}",
-        &got[..got.len().min(200)]
-    );
+    let got = exchange(proxy.addr(), &large_head("/big", 80)).await;
+    let start = &got[..got.len().min(200)];
+    assert!(got.starts_with("HTTP/1.1 431 "), "{start}");
     assert_eq!(backend.accepted(), 0, "nothing went upstream");
     // 40 KiB still passes.
-    let mut request = b"GET /fine HTTP/1.1\r\nhost: a\r\n".to_vec();
-    for i in 0..40 {
-        request.extend_from_slice(format!("x-field-{i}: {}\r\n", "v".repeat(1000)).as_bytes());
-    }
-    request.extend_from_slice(b"connection: close\r\n\r\n");
-    let got = exchange(proxy.addr(), &request).await;
-    assert!(
-        got.starts_with("HTTP/1.1 200 OK\r\n"),
-        "{}",
-        &got[..got.len().min(200)]
-    );
+    let got = exchange(proxy.addr(), &large_head("/fine", 40)).await;
+    let start = &got[..got.len().min(200)];
+    assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{start}");
 }

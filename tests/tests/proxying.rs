@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use tidegate_tests::{backend, client, config_file, get, load, proxy};
+use tidegate_tests::{backend, client, config_file, get, load, proxy, refused_port};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_whose_backends_are_all_down_answers_502_naming_the_pool() {
@@ -137,10 +137,7 @@ async fn h2c_with_prior_knowledge_is_served_over_http2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxys_own_answers_to_head_over_http2_are_heads_alone() {
     // A pool with nothing behind it (502), and a path no route takes (404).
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = refused_port();
     let config = config_file(&format!(
         "[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
          [[route]]\npath_prefix = \"/down\"\npool = \"p\"\n\n\

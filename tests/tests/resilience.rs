@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use tidegate_tests::{
     backend, backend_with, certificate, client, config_file, failures, get, load, load_counting,
-    proxy, regional_backend_list, served_by, tls_client, tls_connect, Process, TestCertificate,
+    proxy, refused_port, regional_backend_list, served_by, tls_client, tls_connect, Process,
+    TestCertificate,
 };
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -438,10 +439,7 @@ where
 async fn a_backend_that_refuses_connections_is_ejected_without_any_outlier_settings() {
     let live = backend(0, None);
     // A port nothing listens on: every connection to it is refused.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = refused_port();
     let config = config_file(&format!(
         "[[listener]]\naddress = \"127.0.0.1:0\"\n\n\
          [pool.p]\npolicy = \"least_conn\"\nbackends = [\"{}\", \"{dead}\"]\n",
