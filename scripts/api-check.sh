@@ -15,21 +15,10 @@ venv=target/api-check-venv
 examples=${API_CHECK_EXAMPLES:-100}
 token="api-check-$$-$RANDOM"
 
-bin=${TIDEGATE_BIN:-}
-if [ -z "$bin" ]; then
-    bin=target/debug/tidegate
-    if [ target/release/tidegate -nt "$bin" ]; then bin=target/release/tidegate; fi
-fi
-if [ ! -x "$bin" ]; then
-    echo "api-check: $bin is missing: run cargo build -p tidegate first" >&2
-    exit 1
-fi
-
-if [ ! -x "$venv/bin/schemathesis" ]; then
-    echo "api-check: installing schemathesis into $venv" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check schemathesis
-fi
+CHECK=api-check
+. scripts/lib.sh
+bin=$(tidegate_bin)
+python_venv "$venv" schemathesis schemathesis
 
 work=$(mktemp -d)
 pids=()

@@ -10,20 +10,9 @@ cd "$(dirname "$0")/.."
 
 venv=target/aws-check-venv
 
-bin=${TIDEGATE_BIN:-}
-if [ -z "$bin" ]; then
-    bin=target/debug/tidegate
-    if [ target/release/tidegate -nt "$bin" ]; then bin=target/release/tidegate; fi
-fi
-if [ ! -x "$bin" ]; then
-    echo "aws-check: $bin is missing: run cargo build -p tidegate first" >&2
-    exit 1
-fi
-
-if [ ! -x "$venv/bin/moto_server" ]; then
-    echo "aws-check: installing moto into $venv" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]"
-fi
+CHECK=aws-check
+. scripts/lib.sh
+bin=$(tidegate_bin)
+python_venv "$venv" moto_server "moto[server]"
 
 exec "$venv/bin/python" scripts/aws_check.py "$bin"

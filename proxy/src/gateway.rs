@@ -27,7 +27,7 @@ use tidegate_balancer::{Backend, InFlightGuard, Nanos};
 use tidegate_conf::UpstreamProtocol;
 
 use crate::clock::Clock;
-use crate::forward::Forwarder;
+use crate::forward::{Forwarder, MAX_HEAD};
 use crate::member::{Failure, Member};
 use crate::outlier;
 use crate::pool::{Admission, Pool, Retries};
@@ -147,8 +147,8 @@ impl ProxyHttp for Gateway {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         ctx.started = self.clock.now();
-        if head_size(session.req_header()) > MAX_REQUEST_HEAD {
-            let body = Bytes::from_static(b"tidegate: the request's header fields are too large\n");
+        if head_size(session.req_header()) > MAX_HEAD {
+            let body = Bytes::from_static(respond::HEAD_TOO_LARGE);
             session.set_keepalive(None);
             respond::plain(session, 431, body, None).await?;
             return Ok(true);
@@ -490,11 +490,6 @@ fn to_origin_form(req: &mut RequestHeader) -> Result<()> {
     req.insert_header(HOST, authority.as_str())?;
     Ok(())
 }
-
-/// The largest request head forwarded: four times the own path's 16 KiB, as
-/// Pingora reads heads of up to a megabyte (HAProxy's default is 16 KiB,
-/// nginx's 32 KiB).
-const MAX_REQUEST_HEAD: usize = 64 * 1024;
 
 /// About how many bytes `req`'s head took on the wire.
 fn head_size(req: &RequestHeader) -> usize {

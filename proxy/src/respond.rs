@@ -60,6 +60,17 @@ pub fn head(status: u16, body_len: usize, retry_after: Option<&str>, close: bool
     head.into_bytes()
 }
 
+/// A whole answer of Tidegate's own for the own HTTP/1.1 path: [`head`] and
+/// `body`, closing the connection.
+pub fn closing(status: u16, body: &[u8]) -> Vec<u8> {
+    let mut answer = head(status, body.len(), None, true);
+    answer.extend_from_slice(body);
+    answer
+}
+
+/// The body of the 431 for a request head over the limit.
+pub const HEAD_TOO_LARGE: &[u8] = b"tidegate: the request's header fields are too large\n";
+
 /// The body of the 404 for a request no route matches.
 pub fn no_route(host: Option<&str>, path: &str) -> Bytes {
     Bytes::from(format!(

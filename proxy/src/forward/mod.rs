@@ -57,10 +57,10 @@ const MAX_HEADERS: usize = 64;
 /// The largest request head taken here; a larger one goes to Pingora.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 
-/// The largest request head at all: a larger one is answered 431. Heads
-/// between this and [`MAX_REQUEST_HEAD`] are read whole here, within the
-/// request's deadline, and then handed to Pingora.
-const MAX_HEAD: usize = 64 * 1024;
+/// The largest request head at all: a larger one is answered 431 (here, and
+/// by the gateway for HTTP/2). Heads between this and [`MAX_REQUEST_HEAD`] are
+/// read whole here, within the request's deadline, and then handed to Pingora.
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
 
 /// The largest request body taken here (it is read whole, so a failed
 /// attempt can be retried); a larger one goes to Pingora.
@@ -261,7 +261,9 @@ impl Forwarder {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Err(Parse::Partial),
             // More fields than parsed here: the rest of the head is read first.
-            Err(httparse::Error::TooManyHeaders) if find(buf, b"\r\n\r\n").is_none() => {
+            Err(httparse::Error::TooManyHeaders)
+                if memchr::memmem::find(buf, b"\r\n\r\n").is_none() =>
+            {
                 return Err(Parse::Partial)
             }
             Err(_) => return Err(Parse::Elsewhere),
@@ -834,15 +836,13 @@ async fn hand_over_whole_head<C: Client>(
 ) -> Next {
     let mut searched = 0;
     loop {
-        if find(&buf[searched..], b"\r\n\r\n").is_some() {
+        if memchr::memmem::find(&buf[searched..], b"\r\n\r\n").is_some() {
             conn.rewind(&buf);
             return Next::Pingora;
         }
         searched = buf.len().saturating_sub(3);
         if buf.len() >= MAX_HEAD {
-            let body = b"tidegate: the request's header fields are too large\n";
-            let mut response = respond::head(431, body.len(), None, true);
-            response.extend_from_slice(body);
+            let response = respond::closing(431, respond::HEAD_TOO_LARGE);
             if conn.write_all(&response).await.is_ok() && conn.flush().await.is_ok() {
                 linger(conn).await;
             }
@@ -876,20 +876,11 @@ async fn linger<C: Client>(conn: &mut C) {
     let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
-/// Where `needle` starts in `haystack`.
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
-}
-
 /// Ends a connection whose request failed to arrive: with a 408 when it was
 /// too slow (RFC 9110, 15.5.9), silently when the read failed.
 async fn timed_out<C: Client>(conn: &mut C, error: &io::Error) -> Next {
     if error.kind() == io::ErrorKind::TimedOut {
-        let body = b"tidegate: the request did not arrive in time\n";
-        let mut response = respond::head(408, body.len(), None, true);
-        response.extend_from_slice(body);
+        let response = respond::closing(408, b"tidegate: the request did not arrive in time\n");
         if conn.write_all(&response).await.is_ok() {
             let _ = conn.flush().await;
         }
